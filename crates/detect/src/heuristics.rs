@@ -1,0 +1,50 @@
+//! Suspicion heuristics for requests that match no signature.
+//!
+//! Each heuristic is cheap, looks at one request, and names what it saw. A request
+//! that matches no signature but trips one of them is `unknown` and goes to a person's
+//! queue; they are deliberately narrow so that ordinary browsing never trips them:
+//!
+//! | heuristic | trips on |
+//! |---|---|
+//! | not HTTP | a non-empty request line that is not `METHOD TARGET [PROTOCOL]` |
+//! | unusual method | a method outside the registered HTTP and WebDAV methods |
+//! | control bytes | NUL or other control bytes in the decoded target |
+//! | multiple encoding | a target that needed two or more rounds of percent-decoding |
+//! | long query | a query string over 2,048 bytes |
+//! | expression | `${` or `#{` in the target, user agent or referer |
+
+use crate::engine::Scratch;
+use crate::rules::Field;
+use scantriage_core::HttpRequest;
+
+const METHODS: &[&[u8]] = &[
+    b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
+    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"REPORT",
+    b"SEARCH", b"PRI",
+];
+
+/// Why an unmatched request looks suspicious, or `None`. Call after matching, with the
+/// same scratch (it holds the decoded fields).
+pub fn suspicion(req: &HttpRequest<'_>, s: &Scratch) -> Option<&'static str> {
+    if !req.is_http() {
+        return (!req.request_line.is_empty()).then_some("request line is not HTTP");
+    }
+    if !METHODS.contains(&&*req.method) {
+        return Some("unusual HTTP method");
+    }
+    let uri = s.field(Field::Uri);
+    if uri.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Some("control bytes in the decoded request target");
+    }
+    if s.decode_passes >= 2 {
+        return Some("request target percent-encoded more than once");
+    }
+    if s.field(Field::Query).len() > 2048 {
+        return Some("query string longer than 2048 bytes");
+    }
+    let expr = |v: &[u8]| memchr::memmem::find(v, b"${").is_some() || memchr::memmem::find(v, b"#{").is_some();
+    if expr(uri) || expr(&req.user_agent) || expr(&req.referer) {
+        return Some("expression syntax (`${` or `#{`) in a request field");
+    }
+    None
+}
