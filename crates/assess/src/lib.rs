@@ -1,1 +1,20 @@
-//! placeholder
+//! Assessment: from matched signatures to verdicts, source profiles and decisions.
+//!
+//! Everything here is pure: no I/O, no clock. Time comes from the events, so a batch
+//! run and a live run over the same lines reach the same decisions, and tests are
+//! exact. [`Assessor`] gives one request its [`Verdict`](scantriage_core::Verdict)
+//! from the inventory and the server's answer; [`Profile`] accumulates what one source
+//! did; [`Policy`] turns a profile into a decision with reasons a person can check.
+
+mod inventory;
+mod policy;
+mod profile;
+mod verdict;
+
+pub use inventory::{Inventory, InventoryError, Product};
+pub use policy::{Outcome, Policy, PolicyConfig};
+pub use profile::{Class, Evidence, LoginWindow, Profile, SignatureStat};
+pub use verdict::{Assessment, Assessor, Why};
+
+#[cfg(test)]
+mod tests;

@@ -41,7 +41,9 @@ macro_rules! words {
 }
 
 /// The assessment of one request or source, ordered from harmless to most serious.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Ordinary traffic.
@@ -59,7 +61,9 @@ pub enum Verdict {
 words!(Verdict { Benign => "benign", Noise => "noise", Unknown => "unknown", Relevant => "relevant", Urgent => "urgent" });
 
 /// What to do about a source, ordered from mildest to strongest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DecisionKind {
     /// Count it, do nothing else.
@@ -73,7 +77,9 @@ pub enum DecisionKind {
 words!(DecisionKind { Ignore => "ignore", Watch => "watch", Block => "block" });
 
 /// What kind of activity a signature recognises, ordered from mildest to strongest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     /// A known, well-behaved crawler or monitoring bot.
@@ -93,7 +99,9 @@ pub enum Category {
 words!(Category { Crawler => "crawler", Scanner => "scanner", Recon => "recon", Secret => "secret", Bruteforce => "bruteforce", Exploit => "exploit" });
 
 /// How bad a signature's match is on its own, ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Informational.

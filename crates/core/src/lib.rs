@@ -162,3 +162,54 @@ pub struct SourceSummary {
     /// Event counts per verdict, indexed like [`Verdict::ALL`].
     pub by_verdict: [u64; 5],
 }
+
+/// Renders attacker-controlled bytes safely for people: printable ASCII and valid
+/// non-control UTF-8 stay, everything else (control bytes, ANSI escapes, invalid
+/// UTF-8) becomes `\xNN`, and the result is cut to `max` characters (with `…`).
+pub fn escape_for_display(bytes: &[u8], max: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len().min(max) + 8);
+    let mut count = 0usize;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if count >= max {
+                out.push('…');
+                return out;
+            }
+            if c.is_control() {
+                for b in c.to_string().bytes() {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            } else {
+                out.push(c);
+            }
+            count += 1;
+        }
+        for b in chunk.invalid() {
+            if count >= max {
+                out.push('…');
+                return out;
+            }
+            let _ = write!(out, "\\x{b:02x}");
+            count += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::escape_for_display;
+
+    #[test]
+    fn control_bytes_and_invalid_utf8_are_escaped() {
+        assert_eq!(
+            escape_for_display(b"GET /a\x1b[31mred", 100),
+            "GET /a\\x1b[31mred"
+        );
+        assert_eq!(escape_for_display(b"\xff\xfeok", 100), "\\xff\\xfeok");
+        assert_eq!(escape_for_display("caf\u{e9}".as_bytes(), 100), "caf\u{e9}");
+        assert_eq!(escape_for_display(b"abcdef", 3), "abc…");
+        assert_eq!(escape_for_display("\u{9b}x".as_bytes(), 10), "\\xc2\\x9bx");
+    }
+}

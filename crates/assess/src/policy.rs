@@ -1,0 +1,272 @@
+//! The block policy: from a source profile to a decision with checkable reasons.
+
+use crate::profile::{Class, Profile};
+use ipnet::IpNet;
+use scantriage_core::DecisionKind;
+use scantriage_detect::RuleSet;
+use std::net::IpAddr;
+
+/// Every threshold of the policy; the defaults serve a typical server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyConfig {
+    /// Block duration for urgent findings.
+    pub block_urgent_secs: u64,
+    /// Block duration for exploit payloads that could work here.
+    pub block_exploit_secs: u64,
+    /// Block duration for login brute force.
+    pub block_bruteforce_secs: u64,
+    /// Block duration for repeated relevant probes.
+    pub block_relevant_secs: u64,
+    /// How long a watch lasts.
+    pub watch_secs: u64,
+    /// Relevant probes (not logins) from one source that make a block; fewer make a watch.
+    pub relevant_block_after: u64,
+    /// Login attempts within the fast window that make a block.
+    pub login_fast_attempts: u64,
+    /// The fast window, in seconds.
+    pub login_fast_window_secs: u64,
+    /// Login attempts within the slow window that make a block (low-and-slow guessing).
+    pub login_slow_attempts: u64,
+    /// The slow window, in seconds.
+    pub login_slow_window_secs: u64,
+    /// Also block exploits for software this server does not run.
+    pub block_noise_exploits: bool,
+    /// Each earlier block of the same source multiplies the duration by this.
+    pub escalation_factor: u32,
+    /// Longest block escalation may reach.
+    pub max_block_secs: u64,
+    /// Prefixes that are never blocked or watched.
+    pub allowlist: Vec<IpNet>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            block_urgent_secs: 7 * 86_400,
+            block_exploit_secs: 86_400,
+            block_bruteforce_secs: 86_400,
+            block_relevant_secs: 6 * 3600,
+            watch_secs: 86_400,
+            relevant_block_after: 2,
+            login_fast_attempts: 10,
+            login_fast_window_secs: 600,
+            login_slow_attempts: 20,
+            login_slow_window_secs: 86_400,
+            block_noise_exploits: false,
+            escalation_factor: 2,
+            max_block_secs: 30 * 86_400,
+            allowlist: Vec::new(),
+        }
+    }
+}
+
+/// The outcome of the policy for one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What to do.
+    pub kind: DecisionKind,
+    /// For how long, in seconds.
+    pub duration_secs: u64,
+    /// The evidence, one sentence each.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Default)]
+struct Acc {
+    kind: DecisionKind,
+    secs: u64,
+    reasons: Vec<String>,
+}
+
+impl Acc {
+    fn block(&mut self, secs: u64, reason: String) {
+        self.kind = DecisionKind::Block;
+        self.secs = self.secs.max(secs);
+        self.reasons.push(reason);
+    }
+
+    fn watch(&mut self, reason: String) {
+        self.kind = self.kind.max(DecisionKind::Watch);
+        self.reasons.push(reason);
+    }
+}
+
+/// Applies a [`PolicyConfig`] to source profiles.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The thresholds.
+    pub config: PolicyConfig,
+}
+
+impl Policy {
+    /// A policy with these thresholds.
+    pub fn new(config: PolicyConfig) -> Policy {
+        Policy { config }
+    }
+
+    /// Whether an address is allowlisted.
+    pub fn allowlisted(&self, ip: IpAddr) -> bool {
+        self.config.allowlist.iter().any(|n| n.contains(&ip))
+    }
+
+    /// Decides about a source. `inputs` names the run's inputs (for evidence),
+    /// `earlier_blocks` counts the source's earlier blocks (for escalation).
+    pub fn decide(
+        &self,
+        ip: IpAddr,
+        p: &Profile,
+        rules: &RuleSet,
+        inputs: &[String],
+        earlier_blocks: u32,
+    ) -> Outcome {
+        let c = &self.config;
+        let n = |class: Class| p.class_counts[class as usize];
+        let example = |class: Class| -> String {
+            let Some(e) = &p.examples[class as usize] else {
+                return String::new();
+            };
+            let sig = p.example_sigs[class as usize]
+                .map(|s| format!(" [{}]", rules.get(s).id))
+                .unwrap_or_default();
+            let input = inputs.get(e.input as usize).map_or("?", String::as_str);
+            format!(
+                "; e.g. {input}:{} \"{}\" -> {}{sig}",
+                e.line, e.request, e.status
+            )
+        };
+        let sig_list = |pred: &dyn Fn(&scantriage_detect::Signature) -> bool| -> String {
+            let mut v: Vec<String> = p
+                .signatures
+                .iter()
+                .filter(|s| pred(rules.get(s.sig)))
+                .map(|s| format!("{} x{}", rules.get(s.sig).id, s.count))
+                .collect();
+            v.truncate(5);
+            v.join(", ")
+        };
+        if self.allowlisted(ip) {
+            return Outcome {
+                kind: DecisionKind::Ignore,
+                duration_secs: 0,
+                reasons: vec!["allowlisted: never blocked".to_string()],
+            };
+        }
+        let mut acc = Acc::default();
+        if n(Class::Urgent) > 0 {
+            acc.block(
+                c.block_urgent_secs,
+                format!(
+                    "{} urgent finding(s){}",
+                    n(Class::Urgent),
+                    example(Class::Urgent)
+                ),
+            );
+        }
+        if n(Class::Exploit) > 0 {
+            acc.block(
+                c.block_exploit_secs,
+                format!(
+                    "{} exploit payload(s) that could work here ({}){}",
+                    n(Class::Exploit),
+                    sig_list(&|s| s.category == scantriage_core::Category::Exploit),
+                    example(Class::Exploit)
+                ),
+            );
+        }
+        let l = &p.login;
+        if l.peak_fast >= c.login_fast_attempts || l.peak_slow >= c.login_slow_attempts {
+            acc.block(
+                c.block_bruteforce_secs,
+                format!(
+                    "login brute force: {} attempts in all, up to {} within {}s (threshold {}) and {} within {}s (threshold {}){}",
+                    l.attempts,
+                    l.peak_fast,
+                    c.login_fast_window_secs,
+                    c.login_fast_attempts,
+                    l.peak_slow,
+                    c.login_slow_window_secs,
+                    c.login_slow_attempts,
+                    example(Class::Login)
+                ),
+            );
+        } else if l.attempts > 0 {
+            acc.watch(format!(
+                "{} login attempt(s), below the brute-force thresholds{}",
+                l.attempts,
+                example(Class::Login)
+            ));
+        }
+        let relevant = n(Class::Relevant);
+        if relevant >= c.relevant_block_after.max(1) {
+            acc.block(
+                c.block_relevant_secs,
+                format!(
+                    "{relevant} relevant probes (threshold {}): {}{}",
+                    c.relevant_block_after,
+                    sig_list(&|s| !matches!(
+                        s.category,
+                        scantriage_core::Category::Bruteforce | scantriage_core::Category::Crawler
+                    )),
+                    example(Class::Relevant)
+                ),
+            );
+        } else if relevant > 0 {
+            acc.watch(format!(
+                "a single relevant probe{}",
+                example(Class::Relevant)
+            ));
+        }
+        if c.block_noise_exploits && p.noise_exploits > 0 {
+            acc.block(
+                c.block_exploit_secs,
+                format!(
+                    "{} exploit payload(s) for software not run here (policy blocks them too){}",
+                    p.noise_exploits,
+                    example(Class::Noise)
+                ),
+            );
+        }
+        if n(Class::Unknown) > 0 {
+            acc.watch(format!(
+                "{} unknown request(s) for a person to inspect ({}){}",
+                n(Class::Unknown),
+                p.unknown_why
+                    .unwrap_or("success answer the inventory cannot explain"),
+                example(Class::Unknown)
+            ));
+        }
+        if acc.kind == DecisionKind::Ignore && n(Class::Noise) > 0 {
+            acc.reasons.push(format!(
+                "{} probe(s) that cannot hurt this server ({}){}",
+                n(Class::Noise),
+                sig_list(&|_| true),
+                example(Class::Noise)
+            ));
+        }
+        let Acc {
+            kind,
+            secs,
+            mut reasons,
+        } = acc;
+        let duration_secs = match kind {
+            DecisionKind::Block => {
+                let f =
+                    u64::from(c.escalation_factor.max(1)).saturating_pow(earlier_blocks.min(16));
+                let d = secs.saturating_mul(f).min(c.max_block_secs.max(secs));
+                if earlier_blocks > 0 {
+                    reasons.push(format!(
+                        "repeat offender: blocked {earlier_blocks} time(s) before, duration escalated x{f}"
+                    ));
+                }
+                d
+            }
+            DecisionKind::Watch => c.watch_secs,
+            DecisionKind::Ignore => 0,
+        };
+        Outcome {
+            kind,
+            duration_secs,
+            reasons,
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! What one source did: counts, signatures, examples, and its login-attempt window.
+
+use crate::PolicyConfig;
+use scantriage_core::{Category, SignatureIndex, Timestamp, Verdict};
+use std::collections::VecDeque;
+
+/// One request kept as evidence (only for findings, never for benign traffic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// Index of the input in the run.
+    pub input: u32,
+    /// Line number in the input.
+    pub line: u64,
+    /// When.
+    pub time: Timestamp,
+    /// `METHOD target` with control bytes escaped.
+    pub request: String,
+    /// The server's answer.
+    pub status: u16,
+}
+
+/// Per-signature counts within one profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureStat {
+    /// The signature.
+    pub sig: SignatureIndex,
+    /// Requests it matched.
+    pub count: u64,
+}
+
+/// "N attempts within W seconds" detectors over a source's login attempts.
+#[derive(Debug, Clone, Default)]
+pub struct LoginWindow {
+    recent: VecDeque<i64>,
+    /// Total login attempts.
+    pub attempts: u64,
+    /// The largest number of attempts seen inside the fast window.
+    pub peak_fast: u64,
+    /// The largest number of attempts seen inside the slow window.
+    pub peak_slow: u64,
+}
+
+impl LoginWindow {
+    fn observe(&mut self, t_ms: i64, cfg: &PolicyConfig) {
+        self.attempts += 1;
+        let keep = cfg.login_fast_attempts.max(cfg.login_slow_attempts).max(1) as usize;
+        self.recent.push_back(t_ms);
+        while self.recent.len() > keep {
+            self.recent.pop_front();
+        }
+        let within = |w_secs: u64| {
+            let from = t_ms - (w_secs as i64) * 1000;
+            self.recent.iter().rev().take_while(|&&x| x >= from).count() as u64
+        };
+        self.peak_fast = self.peak_fast.max(within(cfg.login_fast_window_secs));
+        self.peak_slow = self.peak_slow.max(within(cfg.login_slow_window_secs));
+    }
+}
+
+/// The classes of requests the policy counts, each with its first example.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Class {
+    /// Urgent findings.
+    Urgent = 0,
+    /// Exploit payloads that could work here.
+    Exploit = 1,
+    /// Relevant probes (not logins).
+    Relevant = 2,
+    /// Login attempts on installed software.
+    Login = 3,
+    /// Unknown (queued for a person).
+    Unknown = 4,
+    /// Noise.
+    Noise = 5,
+}
+
+/// Everything known about one source in this run.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// Requests seen.
+    pub events: u64,
+    /// Requests per verdict, indexed like [`Verdict::ALL`].
+    pub by_verdict: [u64; 5],
+    /// First request.
+    pub first_seen: Timestamp,
+    /// Last request.
+    pub last_seen: Timestamp,
+    /// Signatures matched, in order of first match.
+    pub signatures: Vec<SignatureStat>,
+    /// Requests per class, indexed by [`Class`].
+    pub class_counts: [u64; 6],
+    /// First example per class.
+    pub examples: [Option<Evidence>; 6],
+    /// Signature that decided the first example of each class.
+    pub example_sigs: [Option<SignatureIndex>; 6],
+    /// Why the first unknown request was unknown.
+    pub unknown_why: Option<&'static str>,
+    /// Login attempts.
+    pub login: LoginWindow,
+    /// Exploit payloads for software this server does not run.
+    pub noise_exploits: u64,
+}
+
+impl Profile {
+    /// An empty profile starting at `t`.
+    pub fn new(t: Timestamp) -> Profile {
+        Profile {
+            events: 0,
+            by_verdict: [0; 5],
+            first_seen: t,
+            last_seen: t,
+            signatures: Vec::new(),
+            class_counts: [0; 6],
+            examples: Default::default(),
+            example_sigs: [None; 6],
+            unknown_why: None,
+            login: LoginWindow::default(),
+            noise_exploits: 0,
+        }
+    }
+
+    /// The worst verdict seen.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::ALL
+            .iter()
+            .rev()
+            .copied()
+            .find(|v| self.by_verdict[*v as usize] > 0)
+            .unwrap_or(Verdict::Benign)
+    }
+
+    /// Adds one request. `evidence` is called only when the request is a finding whose
+    /// class has no example yet.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &mut self,
+        t: Timestamp,
+        verdict: Verdict,
+        category: Category,
+        sigs: &[SignatureIndex],
+        why: Option<&'static str>,
+        cfg: &PolicyConfig,
+        evidence: impl FnOnce() -> Evidence,
+    ) {
+        self.events += 1;
+        self.by_verdict[verdict as usize] += 1;
+        self.first_seen = self.first_seen.min(t);
+        self.last_seen = self.last_seen.max(t);
+        for &s in sigs {
+            match self.signatures.iter_mut().find(|x| x.sig == s) {
+                Some(x) => x.count += 1,
+                None => self.signatures.push(SignatureStat { sig: s, count: 1 }),
+            }
+        }
+        let class = match (verdict, category) {
+            (Verdict::Benign, _) => return,
+            (Verdict::Urgent, _) => Class::Urgent,
+            (Verdict::Relevant, Category::Exploit) => Class::Exploit,
+            (Verdict::Relevant, Category::Bruteforce) => {
+                self.login.observe(t.unix_ms, cfg);
+                Class::Login
+            }
+            (Verdict::Relevant, _) => Class::Relevant,
+            (Verdict::Unknown, _) => Class::Unknown,
+            (Verdict::Noise, c) => {
+                self.noise_exploits += u64::from(c == Category::Exploit);
+                Class::Noise
+            }
+        };
+        let c = class as usize;
+        self.class_counts[c] += 1;
+        if self.examples[c].is_none() {
+            self.examples[c] = Some(evidence());
+            self.example_sigs[c] = sigs.first().copied();
+            if class == Class::Unknown {
+                self.unknown_why = why;
+            }
+        }
+    }
+}

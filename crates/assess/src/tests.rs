@@ -1,0 +1,239 @@
+use crate::*;
+use scantriage_core::{Category, DecisionKind, HttpRequest, Timestamp, Verdict};
+use scantriage_detect::{example_request, parse_rule_file, Example, RuleSet, Scratch, Vocabulary};
+
+fn rule(id: &str, targets: &str, category: &str, path: &str) -> String {
+    format!(
+        "[[rule]]\nid = \"{id}\"\nname = \"{id}\"\ntargets = [{targets}]\ncategory = \"{category}\"\nseverity = \"high\"\nuri = {{ contains = [\"{path}\"] }}\n[[rule.examples.match]]\nrequest = \"GET {path}\"\n[[rule.examples.no_match]]\nrequest = \"GET /\"\n"
+    )
+}
+
+fn rules() -> RuleSet {
+    let text = [
+        rule("wp-login", "\"wordpress\"", "recon", "/wp-login.php"),
+        rule("wp-brute", "\"wordpress\"", "bruteforce", "/xmlrpc.php"),
+        rule("pma", "\"phpmyadmin\"", "recon", "/phpmyadmin"),
+        rule("env", "\"generic\"", "secret", "/.env"),
+        rule("trav", "\"generic\"", "exploit", "../"),
+        rule("apache-trav", "\"apache-httpd\"", "exploit", "/cgi-bin/../"),
+        rule("wpfm", "\"wordpress\"", "exploit", "connector.minimal.php"),
+        rule("zgrab", "\"generic\"", "scanner", "zgrab"),
+        rule("gbot", "\"generic\"", "crawler", "googlebot"),
+    ]
+    .concat();
+    let (sigs, errs) = parse_rule_file("t.toml", &text, &Vocabulary::default());
+    assert!(errs.is_empty(), "{errs:?}");
+    RuleSet::new(sigs)
+}
+
+fn inventory(dynamic: bool, products: &[&str]) -> Inventory {
+    let mut inv = Inventory::new(dynamic);
+    for p in products {
+        inv.add(&Vocabulary::default(), p, None).unwrap();
+    }
+    inv
+}
+
+fn verdict(rs: &RuleSet, inv: &Inventory, request: &str, status: u16) -> (Verdict, Vec<String>) {
+    let ex = Example {
+        request: request.into(),
+        user_agent: String::new(),
+        referer: String::new(),
+        status,
+    };
+    let req: HttpRequest<'_> = example_request(&ex);
+    let mut s = Scratch::default();
+    let mut m = Vec::new();
+    rs.matches_into(&req, &mut s, &mut m);
+    let a = Assessor::new(rs, inv).assess(
+        &req,
+        &mut m,
+        scantriage_detect::heuristics::suspicion(&req, &s),
+    );
+    (a.verdict, m.iter().map(|&i| rs.get(i).id.clone()).collect())
+}
+
+#[test]
+fn verdict_follows_inventory_and_answer() {
+    let rs = rules();
+    let wp = inventory(true, &["wp", "nginx", "php"]);
+    let v = |r: &str, s: u16| verdict(&rs, &wp, r, s).0;
+    assert_eq!(v("GET /wp-login.php HTTP/1.1", 200), Verdict::Relevant);
+    assert_eq!(v("GET /wp-login.php HTTP/1.1", 404), Verdict::Noise);
+    assert_eq!(v("GET /phpmyadmin/ HTTP/1.1", 404), Verdict::Noise);
+    assert_eq!(v("GET /phpmyadmin/ HTTP/1.1", 200), Verdict::Unknown);
+    assert_eq!(v("GET /.env HTTP/1.1", 404), Verdict::Noise);
+    assert_eq!(v("GET /.env HTTP/1.1", 200), Verdict::Urgent);
+    assert_eq!(
+        v("GET /?f=../../etc/passwd HTTP/1.1", 404),
+        Verdict::Relevant
+    );
+    assert_eq!(
+        v(
+            "GET /wp-content/plugins/x/connector.minimal.php HTTP/1.1",
+            200
+        ),
+        Verdict::Urgent
+    );
+    assert_eq!(v("POST /xmlrpc.php HTTP/1.1", 200), Verdict::Relevant);
+    assert_eq!(v("GET /about/ HTTP/1.1", 200), Verdict::Benign);
+    assert_eq!(v("GET /a%2500b HTTP/1.1", 200), Verdict::Unknown);
+}
+
+#[test]
+fn specific_signature_decides_over_generic() {
+    let rs = rules();
+    let wp = inventory(true, &["wordpress"]);
+    let (v, ids) = verdict(&rs, &wp, "GET /cgi-bin/../../bin/sh HTTP/1.1", 400);
+    assert_eq!(v, Verdict::Noise);
+    assert_eq!(ids, vec!["apache-trav"]);
+    let apache = inventory(true, &["apache"]);
+    assert_eq!(
+        verdict(&rs, &apache, "GET /cgi-bin/../../bin/sh HTTP/1.1", 400).0,
+        Verdict::Relevant
+    );
+}
+
+#[test]
+fn static_site_and_absent_products() {
+    let rs = rules();
+    let stat = inventory(false, &["nginx"]);
+    assert_eq!(
+        verdict(&rs, &stat, "GET /?f=../../etc/passwd HTTP/1.1", 200).0,
+        Verdict::Noise
+    );
+    assert_eq!(
+        verdict(&rs, &stat, "GET /wp-login.php HTTP/1.1", 200).0,
+        Verdict::Unknown
+    );
+    assert_eq!(
+        verdict(&rs, &stat, "POST /xmlrpc.php HTTP/1.1", 200).0,
+        Verdict::Noise
+    );
+}
+
+fn observe(p: &mut Profile, cfg: &PolicyConfig, t: i64, v: Verdict, c: Category) {
+    p.observe(Timestamp::from_unix_secs(t), v, c, &[0], None, cfg, || {
+        Evidence {
+            input: 0,
+            line: t as u64,
+            time: Timestamp::from_unix_secs(t),
+            request: "POST /xmlrpc.php".into(),
+            status: 200,
+        }
+    });
+}
+
+#[test]
+fn policy_blocks_brute_force_fast_and_slow_but_not_a_few_logins() {
+    let rs = rules();
+    let cfg = PolicyConfig::default();
+    let pol = Policy::new(cfg.clone());
+    let ip = "198.51.100.1".parse().unwrap();
+    let inputs = vec!["access.log".to_string()];
+    let mut few = Profile::new(Timestamp::from_unix_secs(0));
+    for t in 0..3 {
+        observe(
+            &mut few,
+            &cfg,
+            t * 60,
+            Verdict::Relevant,
+            Category::Bruteforce,
+        );
+    }
+    assert_eq!(
+        pol.decide(ip, &few, &rs, &inputs, 0).kind,
+        DecisionKind::Watch
+    );
+    let mut fast = Profile::new(Timestamp::from_unix_secs(0));
+    for t in 0..12 {
+        observe(
+            &mut fast,
+            &cfg,
+            t * 5,
+            Verdict::Relevant,
+            Category::Bruteforce,
+        );
+    }
+    let o = pol.decide(ip, &fast, &rs, &inputs, 0);
+    assert_eq!(o.kind, DecisionKind::Block);
+    assert!(o.reasons[0].contains("access.log:"), "{:?}", o.reasons);
+    let mut slow = Profile::new(Timestamp::from_unix_secs(0));
+    for t in 0..25 {
+        observe(
+            &mut slow,
+            &cfg,
+            t * 1800,
+            Verdict::Relevant,
+            Category::Bruteforce,
+        );
+    }
+    assert_eq!(slow.login.peak_fast, 1);
+    assert_eq!(
+        pol.decide(ip, &slow, &rs, &inputs, 0).kind,
+        DecisionKind::Block
+    );
+    let o = pol.decide(ip, &slow, &rs, &inputs, 2);
+    assert_eq!(o.duration_secs, cfg.block_bruteforce_secs * 4);
+}
+
+#[test]
+fn policy_levels_and_allowlist() {
+    let rs = rules();
+    let mut cfg = PolicyConfig::default();
+    cfg.allowlist = vec!["198.51.100.0/24".parse().unwrap()];
+    let pol = Policy::new(cfg.clone());
+    let inputs = vec!["a".to_string()];
+    let outside = "203.0.113.5".parse().unwrap();
+    let inside = "198.51.100.7".parse().unwrap();
+    let mut p = Profile::new(Timestamp::default());
+    observe(&mut p, &cfg, 1, Verdict::Noise, Category::Exploit);
+    assert_eq!(
+        pol.decide(outside, &p, &rs, &inputs, 0).kind,
+        DecisionKind::Ignore
+    );
+    observe(&mut p, &cfg, 2, Verdict::Relevant, Category::Recon);
+    assert_eq!(
+        pol.decide(outside, &p, &rs, &inputs, 0).kind,
+        DecisionKind::Watch
+    );
+    observe(&mut p, &cfg, 3, Verdict::Relevant, Category::Recon);
+    assert_eq!(
+        pol.decide(outside, &p, &rs, &inputs, 0).kind,
+        DecisionKind::Block
+    );
+    observe(&mut p, &cfg, 4, Verdict::Urgent, Category::Secret);
+    let o = pol.decide(outside, &p, &rs, &inputs, 0);
+    assert_eq!(
+        (o.kind, o.duration_secs),
+        (DecisionKind::Block, cfg.block_urgent_secs)
+    );
+    assert_eq!(
+        pol.decide(inside, &p, &rs, &inputs, 0).kind,
+        DecisionKind::Ignore
+    );
+}
+
+proptest::proptest! {
+    /// A bigger threat never gets a milder decision: adding any finding to a profile
+    /// never lowers the decision.
+    #[test]
+    fn more_findings_never_milder(seq in proptest::collection::vec((0usize..5, 0usize..6), 0..40), extra in (0usize..5, 0usize..6)) {
+        let rs = rules();
+        let cfg = PolicyConfig::default();
+        let pol = Policy::new(cfg.clone());
+        let ip = "203.0.113.9".parse().unwrap();
+        let inputs = vec!["a".to_string()];
+        let mut p = Profile::new(Timestamp::default());
+        for (i, (v, c)) in seq.iter().enumerate() {
+            observe(&mut p, &cfg, i as i64, Verdict::ALL[*v], Category::ALL[*c]);
+        }
+        let before = pol.decide(ip, &p, &rs, &inputs, 0);
+        observe(&mut p, &cfg, seq.len() as i64, Verdict::ALL[extra.0], Category::ALL[extra.1]);
+        let after = pol.decide(ip, &p, &rs, &inputs, 0);
+        proptest::prop_assert!(after.kind >= before.kind);
+        if after.kind == before.kind {
+            proptest::prop_assert!(after.duration_secs >= before.duration_secs);
+        }
+    }
+}

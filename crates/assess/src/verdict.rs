@@ -1,0 +1,178 @@
+//! The verdict of one request, from its signatures, the inventory and the answer.
+
+use crate::Inventory;
+use scantriage_core::{Category, HttpRequest, SignatureIndex, Verdict};
+use scantriage_detect::{RuleSet, Signature};
+
+/// Why a request got its verdict (a fixed vocabulary, so the hot path allocates nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Why {
+    /// No signature and nothing suspicious.
+    Ordinary,
+    /// A known crawler.
+    Crawler,
+    /// A scanning tool's fingerprint, aimed at nothing this server runs.
+    ScannerFingerprint,
+    /// A scanning tool aimed at a product this server runs.
+    ScannerForInstalled,
+    /// Looked for something and got no success answer.
+    ProbeGotNothing,
+    /// Looked for an installed product (or a generic page on a dynamic site) and found it.
+    ProbeFoundInstalled,
+    /// Got a success answer for a product the inventory does not list.
+    SuccessForUnlisted,
+    /// A secret-file probe got a success answer: possible leak.
+    SecretAnswered,
+    /// A probe or exploit for software this server does not run.
+    AbsentSoftware,
+    /// A generic attack against a static site.
+    GenericOnStatic,
+    /// Login attempt against an installed product.
+    LoginAttempt,
+    /// An exploit payload that could work here.
+    ExploitCouldWork,
+    /// An exploit for an installed product got a success answer: possible compromise.
+    ExploitAnswered,
+    /// No signature, but a heuristic found it suspicious.
+    Suspicious(&'static str),
+}
+
+impl Why {
+    /// The explanation in words.
+    pub fn text(self) -> &'static str {
+        match self {
+            Why::Ordinary => "ordinary request",
+            Why::Crawler => "known crawler",
+            Why::ScannerFingerprint => "scanning tool fingerprint; nothing it targets runs here",
+            Why::ScannerForInstalled => "scanning tool aimed at software this server runs",
+            Why::ProbeGotNothing => "probe got no success answer: it obtained nothing",
+            Why::ProbeFoundInstalled => "probe found software this server runs",
+            Why::SuccessForUnlisted => {
+                "success answer for software the inventory does not list: check the inventory"
+            }
+            Why::SecretAnswered => "secret-file probe got a success answer: possible leak",
+            Why::AbsentSoftware => "aimed at software this server does not run",
+            Why::GenericOnStatic => "generic web attack against a static site",
+            Why::LoginAttempt => "login attempt on software this server runs",
+            Why::ExploitCouldWork => "exploit payload that could work here",
+            Why::ExploitAnswered => {
+                "exploit for software this server runs got a success answer: possible compromise"
+            }
+            Why::Suspicious(s) => s,
+        }
+    }
+}
+
+/// The outcome for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assessment {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The strongest category among the deciding signatures (recon when none).
+    pub category: Category,
+    /// Why.
+    pub why: Why,
+}
+
+/// Gives requests their verdicts against one inventory.
+#[derive(Debug)]
+pub struct Assessor<'a> {
+    rules: &'a RuleSet,
+    inventory: &'a Inventory,
+}
+
+fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+impl<'a> Assessor<'a> {
+    /// An assessor for these rules and this inventory.
+    pub fn new(rules: &'a RuleSet, inventory: &'a Inventory) -> Self {
+        Assessor { rules, inventory }
+    }
+
+    /// The verdict one signature gives a request with this status.
+    pub fn signature_verdict(&self, sig: &Signature, status: u16) -> (Verdict, Why) {
+        let inv = self.inventory;
+        let generic = sig.is_generic();
+        let installed = sig.targets.iter().any(|t| inv.has(t));
+        let applies = installed || (generic && inv.dynamic);
+        let success = is_success(status);
+        let absent = if generic {
+            Why::GenericOnStatic
+        } else {
+            Why::AbsentSoftware
+        };
+        match sig.category {
+            Category::Crawler => (Verdict::Benign, Why::Crawler),
+            Category::Scanner if installed => (Verdict::Relevant, Why::ScannerForInstalled),
+            Category::Scanner => (Verdict::Noise, Why::ScannerFingerprint),
+            Category::Recon | Category::Secret if !success => {
+                (Verdict::Noise, Why::ProbeGotNothing)
+            }
+            Category::Secret => (Verdict::Urgent, Why::SecretAnswered),
+            Category::Recon if applies => (Verdict::Relevant, Why::ProbeFoundInstalled),
+            Category::Recon | Category::Exploit if success && !generic && !installed => {
+                (Verdict::Unknown, Why::SuccessForUnlisted)
+            }
+            Category::Recon => (Verdict::Noise, absent),
+            Category::Bruteforce if applies => (Verdict::Relevant, Why::LoginAttempt),
+            Category::Bruteforce => (Verdict::Noise, absent),
+            Category::Exploit if installed && success => (Verdict::Urgent, Why::ExploitAnswered),
+            Category::Exploit if applies => (Verdict::Relevant, Why::ExploitCouldWork),
+            Category::Exploit => (Verdict::Noise, absent),
+        }
+    }
+
+    /// Assesses a request given the signatures it matched (sorted indices) and the
+    /// heuristic suspicion, if any. Keeps in `matched` only the deciding signatures:
+    /// when a product-specific probe matched, generic ones are dropped (the specific
+    /// rule says what the payload is for).
+    pub fn assess(
+        &self,
+        req: &HttpRequest<'_>,
+        matched: &mut Vec<SignatureIndex>,
+        suspicion: Option<&'static str>,
+    ) -> Assessment {
+        if matched.is_empty() {
+            return match suspicion {
+                Some(s) => Assessment {
+                    verdict: Verdict::Unknown,
+                    category: Category::Recon,
+                    why: Why::Suspicious(s),
+                },
+                None => Assessment {
+                    verdict: Verdict::Benign,
+                    category: Category::Recon,
+                    why: Why::Ordinary,
+                },
+            };
+        }
+        let decides_payload = |s: &Signature| {
+            !s.is_generic() && !matches!(s.category, Category::Crawler | Category::Scanner)
+        };
+        if matched.iter().any(|&i| decides_payload(self.rules.get(i))) {
+            matched.retain(|&i| {
+                let s = self.rules.get(i);
+                !s.is_generic() || matches!(s.category, Category::Crawler | Category::Scanner)
+            });
+        }
+        let mut best = Assessment {
+            verdict: Verdict::Benign,
+            category: Category::Crawler,
+            why: Why::Crawler,
+        };
+        for &i in matched.iter() {
+            let sig = self.rules.get(i);
+            let (v, why) = self.signature_verdict(sig, req.status);
+            if (v, sig.category) > (best.verdict, best.category) {
+                best = Assessment {
+                    verdict: v,
+                    category: sig.category,
+                    why,
+                };
+            }
+        }
+        best
+    }
+}
