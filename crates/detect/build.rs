@@ -19,7 +19,12 @@ fn main() {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().unwrap().to_string_lossy();
         let abs = f.canonicalize().unwrap();
-        writeln!(code, "    ({name:?}, include_str!({:?})),", abs.display().to_string()).unwrap();
+        writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            abs.display().to_string()
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded_rules.rs");

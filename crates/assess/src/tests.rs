@@ -180,8 +180,10 @@ fn policy_blocks_brute_force_fast_and_slow_but_not_a_few_logins() {
 #[test]
 fn policy_levels_and_allowlist() {
     let rs = rules();
-    let mut cfg = PolicyConfig::default();
-    cfg.allowlist = vec!["198.51.100.0/24".parse().unwrap()];
+    let cfg = PolicyConfig {
+        allowlist: vec!["198.51.100.0/24".parse().unwrap()],
+        ..Default::default()
+    };
     let pol = Policy::new(cfg.clone());
     let inputs = vec!["a".to_string()];
     let outside = "203.0.113.5".parse().unwrap();

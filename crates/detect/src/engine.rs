@@ -49,7 +49,8 @@ impl RuleSet {
                 uniq.push(s);
             }
         }
-        let mut pats: Vec<HashMap<Vec<u8>, Vec<SignatureIndex>>> = vec![HashMap::new(); Field::COUNT];
+        let mut pats: Vec<HashMap<Vec<u8>, Vec<SignatureIndex>>> =
+            vec![HashMap::new(); Field::COUNT];
         for (i, s) in uniq.iter().enumerate() {
             for c in &s.conditions {
                 for lit in c.prefilter_literals() {
@@ -99,10 +100,7 @@ impl RuleSet {
             let mut files: Vec<_> = match std::fs::read_dir(dir) {
                 Ok(rd) => rd
                     .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| {
-                        p.extension()
-                            .is_some_and(|x| x == "toml")
-                    })
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                     .collect(),
                 Err(e) => {
                     errors.push(RuleError {
@@ -139,7 +137,9 @@ impl RuleSet {
                         file: s.origin.clone(),
                         line: 0,
                         id: Some(s.id.clone()),
-                        message: format!("duplicate id, also defined at {prev}; the later one wins"),
+                        message: format!(
+                            "duplicate id, also defined at {prev}; the later one wins"
+                        ),
                     });
                 }
             }
@@ -204,7 +204,12 @@ impl RuleSet {
     }
 
     /// Appends the indices of the signatures `req` matches to `out` (sorted, unique).
-    pub fn matches_into(&self, req: &HttpRequest<'_>, s: &mut Scratch, out: &mut Vec<SignatureIndex>) {
+    pub fn matches_into(
+        &self,
+        req: &HttpRequest<'_>,
+        s: &mut Scratch,
+        out: &mut Vec<SignatureIndex>,
+    ) {
         self.prepare(req, s);
         if s.stamp.len() != self.sigs.len() {
             s.stamp = vec![0; self.sigs.len()];
@@ -308,7 +313,11 @@ pub fn example_request(ex: &Example) -> HttpRequest<'_> {
     let line = ex.request.as_bytes();
     let mut parts = line.splitn(3, |&b| b == b' ');
     let (m, t, p) = (parts.next(), parts.next(), parts.next());
-    let is_method = m.is_some_and(|m| !m.is_empty() && m.iter().all(|b| b.is_ascii_uppercase() || *b == b'_' || *b == b'-'));
+    let is_method = m.is_some_and(|m| {
+        !m.is_empty()
+            && m.iter()
+                .all(|b| b.is_ascii_uppercase() || *b == b'_' || *b == b'-')
+    });
     let (method, target, protocol) = match (is_method, t) {
         (true, Some(t)) => (m.unwrap(), t, p.unwrap_or(b"")),
         _ => (&b""[..], &b""[..], &b""[..]),

@@ -18,9 +18,25 @@ use crate::rules::Field;
 use scantriage_core::HttpRequest;
 
 const METHODS: &[&[u8]] = &[
-    b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
-    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"REPORT",
-    b"SEARCH", b"PRI",
+    b"GET",
+    b"HEAD",
+    b"POST",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"PATCH",
+    b"CONNECT",
+    b"TRACE",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"REPORT",
+    b"SEARCH",
+    b"PRI",
 ];
 
 /// Why an unmatched request looks suspicious, or `None`. Call after matching, with the
@@ -42,7 +58,9 @@ pub fn suspicion(req: &HttpRequest<'_>, s: &Scratch) -> Option<&'static str> {
     if s.field(Field::Query).len() > 2048 {
         return Some("query string longer than 2048 bytes");
     }
-    let expr = |v: &[u8]| memchr::memmem::find(v, b"${").is_some() || memchr::memmem::find(v, b"#{").is_some();
+    let expr = |v: &[u8]| {
+        memchr::memmem::find(v, b"${").is_some() || memchr::memmem::find(v, b"#{").is_some()
+    };
     if expr(uri) || expr(&req.user_agent) || expr(&req.referer) {
         return Some("expression syntax (`${` or `#{`) in a request field");
     }

@@ -273,7 +273,11 @@ fn line_of_offset(text: &str, offset: usize) -> usize {
 }
 
 /// Parses one rule file; returns the signatures that loaded and an error per bad rule.
-pub fn parse_rule_file(file: &str, text: &str, vocab: &Vocabulary) -> (Vec<Signature>, Vec<RuleError>) {
+pub fn parse_rule_file(
+    file: &str,
+    text: &str,
+    vocab: &Vocabulary,
+) -> (Vec<Signature>, Vec<RuleError>) {
     let mut errors = Vec::new();
     let parsed: RuleFile = match toml::from_str(text) {
         Ok(p) => p,
@@ -339,7 +343,9 @@ fn compile_rule(raw: RawRule, vocab: &Vocabulary, origin: String) -> Result<Sign
     for c in &raw.cves {
         let ok = c.starts_with("CVE-")
             && c[4..].split_once('-').is_some_and(|(y, n)| {
-                y.len() == 4 && n.len() >= 4 && (y.bytes().chain(n.bytes())).all(|b| b.is_ascii_digit())
+                y.len() == 4
+                    && n.len() >= 4
+                    && (y.bytes().chain(n.bytes())).all(|b| b.is_ascii_digit())
             });
         if !ok {
             return Err(format!("bad CVE id `{c}`, expected CVE-YYYY-NNNN"));

@@ -130,7 +130,11 @@ fn embedded_pack_loads_and_its_examples_pass() {
     let (rs, errs) = RuleSet::load(&[], &Vocabulary::default());
     assert!(errs.is_empty(), "rule errors: {errs:#?}");
     let failures = rs.test_examples();
-    assert!(failures.is_empty(), "failing examples:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failing examples:\n{}",
+        failures.join("\n")
+    );
 }
 
 proptest::proptest! {
