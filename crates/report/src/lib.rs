@@ -1,1 +1,369 @@
-//! placeholder
+//! Reports of a run: a terminal report for people and JSON lines for programs.
+//!
+//! The JSON schema is stable and documented in the README: one object per source,
+//! then one `{"summary": {...}}` object. Every value that came from a log has already
+//! been escaped with [`scantriage_core::escape_for_display`] before it reaches this
+//! crate, so neither output can carry terminal control sequences.
+
+use scantriage_core::{DecisionKind, SourceSummary, Timestamp, Verdict};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// What happened to one input.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InputStats {
+    /// The input's name as given.
+    pub name: String,
+    /// The format used (detected or forced).
+    pub format: String,
+    /// Lines read in this run.
+    pub lines: u64,
+    /// Lines that did not parse.
+    pub parse_errors: u64,
+    /// Lines longer than the line limit (cut and still parsed as far as possible).
+    pub long_lines: u64,
+    /// Lines skipped because an earlier run analysed them (checkpoint).
+    pub skipped_lines: u64,
+    /// The first few unparsable lines: `line N: why: text`.
+    pub first_errors: Vec<String>,
+    /// A read error that ended the input early (truncated archive, I/O error).
+    pub read_error: Option<String>,
+}
+
+/// Many sources doing the same thing: one signature and the sources that matched it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Campaign {
+    /// The signature id.
+    pub signature: String,
+    /// Its name.
+    pub name: String,
+    /// Its target products.
+    pub targets: Vec<String>,
+    /// Its category.
+    pub category: String,
+    /// CVE ids it names.
+    pub cves: Vec<String>,
+    /// The worst verdict its requests got here.
+    pub verdict: Verdict,
+    /// Distinct sources.
+    pub sources: u64,
+    /// Requests.
+    pub requests: u64,
+    /// First request.
+    pub first_seen: Timestamp,
+    /// Last request.
+    pub last_seen: Timestamp,
+}
+
+/// Counts of decisions by kind.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DecisionCounts {
+    /// Sources to block.
+    pub block: u64,
+    /// Sources to watch.
+    pub watch: u64,
+    /// Sources ignored.
+    pub ignore: u64,
+}
+
+/// Totals of a run: the last JSON object.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Per-input statistics.
+    pub inputs: Vec<InputStats>,
+    /// Lines read.
+    pub lines: u64,
+    /// Events parsed.
+    pub events: u64,
+    /// Lines that did not parse.
+    pub parse_errors: u64,
+    /// Events per verdict.
+    pub by_verdict: VerdictCounts,
+    /// Share of findings (non-benign events) that were noise, in percent.
+    pub noise_pruned_pct: f64,
+    /// Distinct sources.
+    pub sources: u64,
+    /// Decisions by kind.
+    pub decisions: DecisionCounts,
+    /// Top campaigns, by number of sources.
+    pub campaigns: Vec<Campaign>,
+    /// Wall-clock time of the analysis, in milliseconds.
+    pub elapsed_ms: u64,
+    /// The store written, if any.
+    pub store: Option<String>,
+}
+
+/// Event counts per verdict, with named fields.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct VerdictCounts {
+    /// Benign.
+    pub benign: u64,
+    /// Noise.
+    pub noise: u64,
+    /// Unknown.
+    pub unknown: u64,
+    /// Relevant.
+    pub relevant: u64,
+    /// Urgent.
+    pub urgent: u64,
+}
+
+impl From<[u64; 5]> for VerdictCounts {
+    fn from(a: [u64; 5]) -> Self {
+        VerdictCounts {
+            benign: a[0],
+            noise: a[1],
+            unknown: a[2],
+            relevant: a[3],
+            urgent: a[4],
+        }
+    }
+}
+
+/// Writes the JSON-lines report: one object per source, then the summary.
+pub fn write_json(
+    sources: &[SourceSummary],
+    summary: &Summary,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    for s in sources {
+        serde_json::to_writer(&mut *w, s)?;
+        w.write_all(b"\n")?;
+    }
+    #[derive(Serialize)]
+    struct Wrap<'a> {
+        summary: &'a Summary,
+    }
+    serde_json::to_writer(&mut *w, &Wrap { summary })?;
+    w.write_all(b"\n")
+}
+
+/// Formats a duration in seconds the way people write it (`6h`, `7d`, `1d12h`).
+pub fn human_duration(secs: u64) -> String {
+    if secs == 0 {
+        return "-".into();
+    }
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    let mut out = String::new();
+    for (v, u) in [(d, "d"), (h, "h"), (m, "m"), (s, "s")] {
+        if v > 0 {
+            out.push_str(&format!("{v}{u}"));
+        }
+    }
+    out
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+/// How many rows each section of the terminal report shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Rows of sources to block.
+    pub blocks: usize,
+    /// Rows of the queue.
+    pub queue: usize,
+    /// Rows of campaigns.
+    pub campaigns: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            blocks: 25,
+            queue: 25,
+            campaigns: 15,
+        }
+    }
+}
+
+/// Writes the terminal report for people.
+pub fn write_terminal(
+    sources: &[SourceSummary],
+    summary: &Summary,
+    limits: Limits,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let secs = summary.elapsed_ms as f64 / 1000.0;
+    let rate = if secs > 0.0 {
+        summary.lines as f64 / secs
+    } else {
+        0.0
+    };
+    writeln!(
+        w,
+        "scantriage: {} lines from {} input(s) in {:.2} s ({:.0} lines/s); {} unparsable",
+        summary.lines,
+        summary.inputs.len(),
+        secs,
+        rate,
+        summary.parse_errors
+    )?;
+    for i in &summary.inputs {
+        write!(w, "  {} [{}]: {} lines", i.name, i.format, i.lines)?;
+        if i.skipped_lines > 0 {
+            write!(w, ", {} already analysed (skipped)", i.skipped_lines)?;
+        }
+        if i.parse_errors > 0 {
+            write!(w, ", {} unparsable", i.parse_errors)?;
+        }
+        if i.long_lines > 0 {
+            write!(w, ", {} over-long", i.long_lines)?;
+        }
+        writeln!(w)?;
+        for e in &i.first_errors {
+            writeln!(w, "    {}:{}", i.name, e)?;
+        }
+        if let Some(e) = &i.read_error {
+            writeln!(w, "    read error: {e}")?;
+        }
+    }
+    let v = summary.by_verdict;
+    let findings = v.noise + v.unknown + v.relevant + v.urgent;
+    writeln!(
+        w,
+        "\nevents: {} benign, {} noise, {} unknown, {} relevant, {} urgent; noise pruned: {:.1}% of {} findings",
+        v.benign, v.noise, v.unknown, v.relevant, v.urgent, summary.noise_pruned_pct, findings
+    )?;
+    let d = &summary.decisions;
+    writeln!(
+        w,
+        "sources: {} ({} block, {} watch, {} ignore)",
+        summary.sources, d.block, d.watch, d.ignore
+    )?;
+
+    let mut blocks: Vec<&SourceSummary> = sources
+        .iter()
+        .filter(|s| s.decision == DecisionKind::Block)
+        .collect();
+    blocks.sort_by(|a, b| {
+        b.verdict
+            .cmp(&a.verdict)
+            .then(b.findings.cmp(&a.findings))
+            .then(a.ip.cmp(&b.ip))
+    });
+    writeln!(w, "\nSOURCES TO BLOCK ({})", blocks.len())?;
+    if !blocks.is_empty() {
+        writeln!(
+            w,
+            "  {:<40} {:>8} {:>8} {:>8}  REASON",
+            "SOURCE", "FOR", "VERDICT", "FINDINGS"
+        )?;
+    }
+    for s in blocks.iter().take(limits.blocks) {
+        let reason = s.reasons.first().map(String::as_str).unwrap_or("");
+        writeln!(
+            w,
+            "  {:<40} {:>8} {:>8} {:>8}  {}",
+            s.ip.to_string(),
+            human_duration(s.duration_secs),
+            s.verdict.as_str(),
+            s.findings,
+            reason
+        )?;
+        for r in s.reasons.iter().skip(1) {
+            writeln!(w, "  {:<69}  {}", "", r)?;
+        }
+    }
+    if blocks.len() > limits.blocks {
+        writeln!(
+            w,
+            "  ... and {} more (--output json lists all)",
+            blocks.len() - limits.blocks
+        )?;
+    }
+
+    let mut queue: Vec<&SourceSummary> = sources
+        .iter()
+        .filter(|s| s.decision == DecisionKind::Watch && s.verdict >= Verdict::Unknown)
+        .collect();
+    queue.sort_by(|a, b| {
+        b.verdict
+            .cmp(&a.verdict)
+            .then(b.findings.cmp(&a.findings))
+            .then(a.ip.cmp(&b.ip))
+    });
+    writeln!(
+        w,
+        "\nQUEUE FOR A PERSON ({}: watched, urgent / relevant / unknown)",
+        queue.len()
+    )?;
+    for s in queue.iter().take(limits.queue) {
+        let reason = s.reasons.first().map(String::as_str).unwrap_or("");
+        writeln!(
+            w,
+            "  {:<40} {:>8}  {}",
+            s.ip.to_string(),
+            s.verdict.as_str(),
+            reason
+        )?;
+    }
+    if queue.len() > limits.queue {
+        writeln!(
+            w,
+            "  ... and {} more (--output json lists all)",
+            queue.len() - limits.queue
+        )?;
+    }
+
+    writeln!(w, "\nTOP CAMPAIGNS (signature x sources)")?;
+    if !summary.campaigns.is_empty() {
+        writeln!(
+            w,
+            "  {:<36} {:<22} {:>8} {:>8} {:>8}",
+            "SIGNATURE", "TARGET", "SOURCES", "REQUESTS", "VERDICT"
+        )?;
+    }
+    for c in summary.campaigns.iter().take(limits.campaigns) {
+        writeln!(
+            w,
+            "  {:<36} {:<22} {:>8} {:>8} {:>8}",
+            c.signature,
+            c.targets.join(","),
+            c.sources,
+            c.requests,
+            c.verdict.as_str()
+        )?;
+    }
+    if let Some(s) = &summary.store {
+        writeln!(w, "\nstore: {s}")?;
+    }
+    Ok(())
+}
+
+/// The share of findings that were noise, in percent (0 when there are none).
+pub fn noise_share(by_verdict: &[u64; 5]) -> f64 {
+    let findings: u64 = by_verdict[1..].iter().sum();
+    (pct(by_verdict[1], findings) * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(human_duration(0), "-");
+        assert_eq!(human_duration(6 * 3600), "6h");
+        assert_eq!(human_duration(86_400 + 1800), "1d30m");
+    }
+
+    #[test]
+    fn noise_share_is_of_findings() {
+        assert_eq!(noise_share(&[1000, 90, 0, 10, 0]), 90.0);
+        assert_eq!(noise_share(&[5, 0, 0, 0, 0]), 0.0);
+    }
+
+    #[test]
+    fn json_ends_with_summary_object() {
+        let mut out = Vec::new();
+        write_json(&[], &Summary::default(), &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(v["summary"]["by_verdict"]["noise"].is_u64());
+    }
+}
