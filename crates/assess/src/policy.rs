@@ -29,6 +29,9 @@ pub struct PolicyConfig {
     pub login_slow_attempts: u64,
     /// The slow window, in seconds.
     pub login_slow_window_secs: u64,
+    /// Scripted login attempts (without the Referer every login form sends) within the
+    /// slow window that make a block.
+    pub login_scripted_attempts: u64,
     /// Also block exploits for software this server does not run.
     pub block_noise_exploits: bool,
     /// Each earlier block of the same source multiplies the duration by this.
@@ -51,7 +54,8 @@ impl Default for PolicyConfig {
             login_fast_attempts: 10,
             login_fast_window_secs: 600,
             login_slow_attempts: 20,
-            login_slow_window_secs: 86_400,
+            login_slow_window_secs: 7 * 86_400,
+            login_scripted_attempts: 5,
             block_noise_exploits: false,
             escalation_factor: 2,
             max_block_secs: 30 * 86_400,
@@ -174,11 +178,14 @@ impl Policy {
             );
         }
         let l = &p.login;
-        if l.peak_fast >= c.login_fast_attempts || l.peak_slow >= c.login_slow_attempts {
+        if l.peak_fast >= c.login_fast_attempts.max(1)
+            || l.peak_slow >= c.login_slow_attempts.max(1)
+            || l.peak_scripted >= c.login_scripted_attempts.max(1)
+        {
             acc.block(
                 c.block_bruteforce_secs,
                 format!(
-                    "login brute force: {} attempts in all, up to {} within {}s (threshold {}) and {} within {}s (threshold {}){}",
+                    "login brute force: {} attempts in all; up to {} within {}s (threshold {}), {} within {}s (threshold {}), {} scripted (no Referer) within {}s (threshold {}){}",
                     l.attempts,
                     l.peak_fast,
                     c.login_fast_window_secs,
@@ -186,6 +193,9 @@ impl Policy {
                     l.peak_slow,
                     c.login_slow_window_secs,
                     c.login_slow_attempts,
+                    l.peak_scripted,
+                    c.login_slow_window_secs,
+                    c.login_scripted_attempts,
                     example(Class::Login)
                 ),
             );

@@ -32,28 +32,48 @@ pub struct SignatureStat {
 #[derive(Debug, Clone, Default)]
 pub struct LoginWindow {
     recent: VecDeque<i64>,
+    scripted: VecDeque<i64>,
     /// Total login attempts.
     pub attempts: u64,
     /// The largest number of attempts seen inside the fast window.
     pub peak_fast: u64,
     /// The largest number of attempts seen inside the slow window.
     pub peak_slow: u64,
+    /// The largest number of scripted attempts (no Referer, as no login form sends)
+    /// seen inside the slow window.
+    pub peak_scripted: u64,
 }
 
 impl LoginWindow {
-    fn observe(&mut self, t_ms: i64, cfg: &PolicyConfig) {
-        self.attempts += 1;
-        let keep = cfg.login_fast_attempts.max(cfg.login_slow_attempts).max(1) as usize;
-        self.recent.push_back(t_ms);
-        while self.recent.len() > keep {
-            self.recent.pop_front();
+    fn observe(&mut self, t_ms: i64, scripted: bool, cfg: &PolicyConfig) {
+        fn push(q: &mut VecDeque<i64>, t_ms: i64, keep: u64) {
+            q.push_back(t_ms);
+            while q.len() > keep.max(1) as usize {
+                q.pop_front();
+            }
         }
-        let within = |w_secs: u64| {
-            let from = t_ms - (w_secs as i64) * 1000;
-            self.recent.iter().rev().take_while(|&&x| x >= from).count() as u64
-        };
-        self.peak_fast = self.peak_fast.max(within(cfg.login_fast_window_secs));
-        self.peak_slow = self.peak_slow.max(within(cfg.login_slow_window_secs));
+        fn within(q: &VecDeque<i64>, t_ms: i64, w_secs: u64) -> u64 {
+            let from = t_ms.saturating_sub((w_secs as i64).saturating_mul(1000));
+            q.iter().rev().take_while(|&&x| x >= from).count() as u64
+        }
+        self.attempts += 1;
+        push(
+            &mut self.recent,
+            t_ms,
+            cfg.login_fast_attempts.max(cfg.login_slow_attempts),
+        );
+        self.peak_fast = self
+            .peak_fast
+            .max(within(&self.recent, t_ms, cfg.login_fast_window_secs));
+        self.peak_slow = self
+            .peak_slow
+            .max(within(&self.recent, t_ms, cfg.login_slow_window_secs));
+        if scripted {
+            push(&mut self.scripted, t_ms, cfg.login_scripted_attempts);
+            self.peak_scripted =
+                self.peak_scripted
+                    .max(within(&self.scripted, t_ms, cfg.login_slow_window_secs));
+        }
     }
 }
 
@@ -129,7 +149,8 @@ impl Profile {
             .unwrap_or(Verdict::Benign)
     }
 
-    /// Adds one request. `evidence` is called only when the request is a finding whose
+    /// Adds one request. `scripted` says the request carried no Referer (a login form
+    /// always sends one). `evidence` is called only when the request is a finding whose
     /// class has no example yet.
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
@@ -138,6 +159,7 @@ impl Profile {
         verdict: Verdict,
         category: Category,
         sigs: &[SignatureIndex],
+        scripted: bool,
         why: Option<&'static str>,
         cfg: &PolicyConfig,
         evidence: impl FnOnce() -> Evidence,
@@ -157,7 +179,7 @@ impl Profile {
             (Verdict::Urgent, _) => Class::Urgent,
             (Verdict::Relevant, Category::Exploit) => Class::Exploit,
             (Verdict::Relevant, Category::Bruteforce) => {
-                self.login.observe(t.unix_ms, cfg);
+                self.login.observe(t.unix_ms, scripted, cfg);
                 Class::Login
             }
             (Verdict::Relevant, _) => Class::Relevant,

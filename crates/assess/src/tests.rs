@@ -113,15 +113,33 @@ fn static_site_and_absent_products() {
 }
 
 fn observe(p: &mut Profile, cfg: &PolicyConfig, t: i64, v: Verdict, c: Category) {
-    p.observe(Timestamp::from_unix_secs(t), v, c, &[0], None, cfg, || {
-        Evidence {
+    observe_with(p, cfg, t, v, c, false)
+}
+
+fn observe_with(
+    p: &mut Profile,
+    cfg: &PolicyConfig,
+    t: i64,
+    v: Verdict,
+    c: Category,
+    scripted: bool,
+) {
+    p.observe(
+        Timestamp::from_unix_secs(t),
+        v,
+        c,
+        &[0],
+        scripted,
+        None,
+        cfg,
+        || Evidence {
             input: 0,
             line: t as u64,
             time: Timestamp::from_unix_secs(t),
             request: "POST /xmlrpc.php".into(),
             status: 200,
-        }
-    });
+        },
+    );
 }
 
 #[test]
@@ -175,6 +193,36 @@ fn policy_blocks_brute_force_fast_and_slow_but_not_a_few_logins() {
     );
     let o = pol.decide(ip, &slow, &rs, &inputs, 2);
     assert_eq!(o.duration_secs, cfg.block_bruteforce_secs * 4);
+    // A handful of scripted attempts (no Referer) over days is guessing; the same
+    // number from a login form is a person who forgot a password.
+    let mut scripted = Profile::new(Timestamp::from_unix_secs(0));
+    let mut person = Profile::new(Timestamp::from_unix_secs(0));
+    for t in 0..6 {
+        observe_with(
+            &mut scripted,
+            &cfg,
+            t * 12 * 3600,
+            Verdict::Relevant,
+            Category::Bruteforce,
+            true,
+        );
+        observe_with(
+            &mut person,
+            &cfg,
+            t * 12 * 3600,
+            Verdict::Relevant,
+            Category::Bruteforce,
+            false,
+        );
+    }
+    assert_eq!(
+        pol.decide(ip, &scripted, &rs, &inputs, 0).kind,
+        DecisionKind::Block
+    );
+    assert_eq!(
+        pol.decide(ip, &person, &rs, &inputs, 0).kind,
+        DecisionKind::Watch
+    );
 }
 
 #[test]

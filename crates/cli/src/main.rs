@@ -1,1 +1,441 @@
-fn main() {}
+//! The `scantriage` binary.
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use scantriage_cli::{analyze, config};
+use scantriage_detect::RuleSet;
+use scantriage_store::{SqliteStore, Store};
+use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for a configuration, rule or usage error.
+const EXIT_CONFIG: u8 = 2;
+/// Exit code for a runtime failure (input, store).
+const EXIT_FAILURE: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "scantriage",
+    version,
+    about = "Triage internet scanning and exploit probing from your server's own logs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse access logs: verdicts, sources to block, the queue for a person.
+    Analyze(AnalyzeArgs),
+    /// List or test the signatures.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Validate the configuration and the rules, and print every problem found.
+    Check(CommonArgs),
+    /// Show what the store knows about one source address.
+    Show {
+        /// The address.
+        ip: IpAddr,
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+    /// List the active block and watch decisions in the store.
+    Decisions {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// List every signature.
+    List {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+    /// Run every signature's examples; exit 1 if any fails.
+    Test(CommonArgs),
+}
+
+#[derive(Args, Clone)]
+struct CommonArgs {
+    /// Configuration file (TOML).
+    #[arg(long, short = 'c', env = "SCANTRIAGE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Treat bad rules as fatal.
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// SQLite store path (default: the config's `store.path`, else a per-user state file).
+    #[arg(long)]
+    db: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// A report for people.
+    Table,
+    /// JSON lines for programs.
+    Json,
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// Access logs (plain, .gz or .zst; `-` for stdin). Rotated sets are read oldest first.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Do not read or write the store.
+    #[arg(long)]
+    no_store: bool,
+    /// Force the log format instead of detecting it per input.
+    #[arg(long, value_parser = ["combined", "common", "nginx-json", "json", "caddy"])]
+    log_format: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
+    output: OutputFormat,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    threads: usize,
+    /// Never show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// An error that maps to a given exit code.
+struct Exit(u8, anyhow::Error);
+
+fn config_error(e: impl Into<anyhow::Error>) -> Exit {
+    Exit(EXIT_CONFIG, e.into())
+}
+
+fn failure(e: impl Into<anyhow::Error>) -> Exit {
+    Exit(EXIT_FAILURE, e.into())
+}
+
+fn load_config(args: &CommonArgs) -> Result<config::Config, Exit> {
+    match &args.config {
+        None => Ok(config::Config::default()),
+        Some(p) => config::load(p).map_err(|errs| {
+            let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+            config_error(anyhow!("invalid configuration:\n  {}", text.join("\n  ")))
+        }),
+    }
+}
+
+fn load_rules(cfg: &config::Config, strict: bool) -> Result<RuleSet, Exit> {
+    let (rules, errors) = RuleSet::load(&cfg.rule_dirs, &cfg.vocab);
+    for e in &errors {
+        eprintln!("scantriage: rule skipped: {e}");
+    }
+    if !errors.is_empty() && (strict || cfg.strict_rules) {
+        return Err(config_error(anyhow!(
+            "{} bad rule(s) (strict mode)",
+            errors.len()
+        )));
+    }
+    Ok(rules)
+}
+
+fn store_path(cfg: &config::Config, args: &StoreArgs) -> PathBuf {
+    args.db
+        .clone()
+        .or_else(|| cfg.store_path.clone())
+        .unwrap_or_else(SqliteStore::default_path)
+}
+
+fn open_store(cfg: &config::Config, args: &StoreArgs) -> Result<SqliteStore, Exit> {
+    let path = store_path(cfg, args);
+    SqliteStore::open(&path).map_err(failure)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn cmd_analyze(a: AnalyzeArgs) -> Result<(), Exit> {
+    let started_ms = now_ms();
+    let mut cfg = load_config(&a.common)?;
+    if let Some(f) = &a.log_format {
+        cfg.format = Some(
+            f.parse()
+                .map_err(|_| config_error(anyhow!("unknown format {f}")))?,
+        );
+    }
+    let rules = load_rules(&cfg, a.common.strict)?;
+    let mut store = if a.no_store {
+        None
+    } else {
+        Some(open_store(&cfg, &a.store)?)
+    };
+    let opts = analyze::Options {
+        inputs: a.inputs,
+        threads: a.threads,
+        keep_findings: store.is_some(),
+        progress: !a.no_progress && std::io::stderr().is_terminal(),
+    };
+    let mut out = analyze::run(&cfg, &rules, &opts, store.as_ref().map(|s| s as &dyn Store))
+        .map_err(failure)?;
+    if let Some(s) = store.as_mut() {
+        analyze::save(s, &out, started_ms)
+            .with_context(|| format!("saving to {}", s.path().display()))
+            .map_err(failure)?;
+        out.summary.store = Some(s.path().display().to_string());
+    }
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let r = match a.output {
+        OutputFormat::Json => scantriage_report::write_json(&out.sources, &out.summary, &mut w),
+        OutputFormat::Table => scantriage_report::write_terminal(
+            &out.sources,
+            &out.summary,
+            Default::default(),
+            &mut w,
+        ),
+    };
+    r.and_then(|_| w.flush()).map_err(failure)?;
+    for i in &out.summary.inputs {
+        if let Some(e) = &i.read_error {
+            return Err(failure(anyhow!("{}: {e}", i.name)));
+        }
+    }
+    Ok(())
+}
+
+fn cmd_rules(c: RulesCommand) -> Result<(), Exit> {
+    match c {
+        RulesCommand::List { common, output } => {
+            let cfg = load_config(&common)?;
+            let rules = load_rules(&cfg, common.strict)?;
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            for s in rules.signatures() {
+                let r = match output {
+                    OutputFormat::Json => writeln!(
+                        w,
+                        "{}",
+                        serde_json::json!({
+                            "id": s.id, "name": s.name, "description": s.description,
+                            "targets": s.targets, "cves": s.cves, "category": s.category,
+                            "severity": s.severity, "origin": s.origin,
+                        })
+                    ),
+                    OutputFormat::Table => writeln!(
+                        w,
+                        "{:<40} {:<10} {:<8} {:<24} {}",
+                        s.id,
+                        s.category.as_str(),
+                        s.severity.as_str(),
+                        s.targets.join(","),
+                        s.cves.join(",")
+                    ),
+                };
+                r.map_err(failure)?;
+            }
+            w.flush().map_err(failure)?;
+            Ok(())
+        }
+        RulesCommand::Test(common) => {
+            let cfg = load_config(&common)?;
+            let (rules, errors) = RuleSet::load(&cfg.rule_dirs, &cfg.vocab);
+            for e in &errors {
+                println!("BAD RULE {e}");
+            }
+            let failures = rules.test_examples();
+            for f in &failures {
+                println!("FAIL {f}");
+            }
+            let examples: usize = rules
+                .signatures()
+                .iter()
+                .map(|s| s.examples_match.len() + s.examples_no_match.len())
+                .sum();
+            println!(
+                "{} rules, {} examples: {} passed, {} failed; {} bad rule(s)",
+                rules.len(),
+                examples,
+                examples - failures.len(),
+                failures.len(),
+                errors.len()
+            );
+            if failures.is_empty() && errors.is_empty() {
+                Ok(())
+            } else {
+                Err(failure(anyhow!("rule tests failed")))
+            }
+        }
+    }
+}
+
+fn cmd_check(common: CommonArgs) -> Result<(), Exit> {
+    let cfg = load_config(&common)?;
+    let (rules, errors) = RuleSet::load(&cfg.rule_dirs, &cfg.vocab);
+    for e in &errors {
+        println!("{e}");
+    }
+    println!(
+        "configuration {}: ok; {} rules loaded, {} bad; inventory: {}",
+        cfg.source
+            .as_ref()
+            .map_or("<defaults>".into(), |p| p.display().to_string()),
+        rules.len(),
+        errors.len(),
+        cfg.inventory
+            .products()
+            .map(|p| match &p.version {
+                Some(v) => format!("{} {v}", p.name),
+                None => p.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(config_error(anyhow!("{} bad rule(s)", errors.len())))
+    }
+}
+
+fn cmd_show(
+    ip: IpAddr,
+    common: CommonArgs,
+    store: StoreArgs,
+    output: OutputFormat,
+) -> Result<(), Exit> {
+    let cfg = load_config(&common)?;
+    let st = open_store(&cfg, &store)?;
+    let src = st.source(ip).map_err(failure)?;
+    let findings = st.findings_for(ip, 50).map_err(failure)?;
+    let Some(src) = src else {
+        return Err(failure(anyhow!(
+            "{ip}: not in the store {}",
+            st.path().display()
+        )));
+    };
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    let r = (|| -> std::io::Result<()> {
+        match output {
+            OutputFormat::Json => {
+                writeln!(w, "{}", serde_json::to_string(&src)?)?;
+                for f in &findings {
+                    writeln!(w, "{}", serde_json::json!({ "finding": f }))?;
+                }
+            }
+            OutputFormat::Table => {
+                writeln!(
+                    w,
+                    "{}: {} ({}), {} events, {} findings, {} .. {}",
+                    src.ip,
+                    src.decision,
+                    src.verdict,
+                    src.events,
+                    src.findings,
+                    src.first_seen,
+                    src.last_seen
+                )?;
+                for r in &src.reasons {
+                    writeln!(w, "  reason: {r}")?;
+                }
+                writeln!(w, "  signatures: {}", src.signatures.join(", "))?;
+                for f in &findings {
+                    writeln!(
+                        w,
+                        "  {} {}:{} {} \"{}\" -> {} [{}]",
+                        f.time,
+                        f.input,
+                        f.line,
+                        f.verdict,
+                        f.request,
+                        f.status,
+                        f.signatures.join(",")
+                    )?;
+                }
+            }
+        }
+        w.flush()
+    })();
+    r.map_err(failure)
+}
+
+fn cmd_decisions(common: CommonArgs, store: StoreArgs, output: OutputFormat) -> Result<(), Exit> {
+    let cfg = load_config(&common)?;
+    let st = open_store(&cfg, &store)?;
+    let ds = st.active_decisions(now_ms()).map_err(failure)?;
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    let r = (|| -> std::io::Result<()> {
+        for d in &ds {
+            match output {
+                OutputFormat::Json => writeln!(w, "{}", serde_json::to_string(d)?)?,
+                OutputFormat::Table => writeln!(
+                    w,
+                    "{:<40} {:<6} {:>8}  {}",
+                    d.source.to_string(),
+                    d.kind.as_str(),
+                    scantriage_report::human_duration(d.duration_secs),
+                    d.reasons.first().map(String::as_str).unwrap_or("")
+                )?,
+            }
+        }
+        w.flush()
+    })();
+    r.map_err(failure)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Analyze(a) => cmd_analyze(a),
+        Command::Rules { command } => cmd_rules(command),
+        Command::Check(c) => cmd_check(c),
+        Command::Show {
+            ip,
+            common,
+            store,
+            output,
+        } => cmd_show(ip, common, store, output),
+        Command::Decisions {
+            common,
+            store,
+            output,
+        } => cmd_decisions(common, store, output),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Exit(code, e)) => {
+            // A closed pipe (`scantriage ... | head`) is not an error.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("scantriage: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}

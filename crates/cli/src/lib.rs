@@ -1,0 +1,8 @@
+//! The `scantriage` command: configuration, wiring of the stages, and commands.
+//!
+//! The binary is a thin layer: [`config`] reads and validates the TOML file,
+//! [`analyze`] wires ingest → detect → assess in parallel and folds results in order,
+//! and the report and store crates take the outcome.
+
+pub mod analyze;
+pub mod config;
