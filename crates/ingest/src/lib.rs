@@ -242,12 +242,17 @@ mod tests {
     fn trusted_proxy_resolution() {
         let p = cfg(LogFormat::Combined, &["10.0.0.0/8", "2001:db8:ffff::/48"]);
         let line = |addr: &str, xff: &str| {
-            format!(r#"{addr} - - [03/Nov/2025:00:00:01 +0000] "GET / HTTP/1.1" 200 1 "-" "ua" "{xff}""#)
+            format!(
+                r#"{addr} - - [03/Nov/2025:00:00:01 +0000] "GET / HTTP/1.1" 200 1 "-" "ua" "{xff}""#
+            )
         };
         // Right-most untrusted entry wins; trusted hops are skipped; ports are dropped.
         let l = line("10.0.0.5", "198.51.100.1, 203.0.113.9:4444, 10.0.0.7");
         let r = p.parse(l.as_bytes()).unwrap();
-        assert_eq!((r.source, r.peer), (ip("203.0.113.9"), Some(ip("10.0.0.5"))));
+        assert_eq!(
+            (r.source, r.peer),
+            (ip("203.0.113.9"), Some(ip("10.0.0.5")))
+        );
         // An untrusted peer's forwarded-for is ignored.
         let l = line("192.0.2.1", "198.51.100.1");
         let r = p.parse(l.as_bytes()).unwrap();
@@ -269,8 +274,14 @@ mod tests {
     #[test]
     fn trusted_proxy_garbage_entry_keeps_the_peer() {
         let nets: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        assert_eq!(resolve_forwarded(ip("10.0.0.1"), b"1.2.3.4, unknown", &nets), None);
-        assert_eq!(resolve_forwarded(ip("10.0.0.1"), b"unknown, 1.2.3.4", &nets), Some(ip("1.2.3.4")));
+        assert_eq!(
+            resolve_forwarded(ip("10.0.0.1"), b"1.2.3.4, unknown", &nets),
+            None
+        );
+        assert_eq!(
+            resolve_forwarded(ip("10.0.0.1"), b"unknown, 1.2.3.4", &nets),
+            Some(ip("1.2.3.4"))
+        );
     }
 
     #[test]
@@ -278,7 +289,10 @@ mod tests {
         let p = cfg(LogFormat::NginxJson, &["127.0.0.1/32"]);
         let l = br#"{"remote_addr":"127.0.0.1","time_local":"03/Nov/2025:00:00:01 +0100","request":"GET / HTTP/1.1","status":"200","http_x_forwarded_for":"192.0.2.77"}"#;
         let r = p.parse(l).unwrap();
-        assert_eq!((r.source, r.peer), (ip("192.0.2.77"), Some(ip("127.0.0.1"))));
+        assert_eq!(
+            (r.source, r.peer),
+            (ip("192.0.2.77"), Some(ip("127.0.0.1")))
+        );
     }
 
     #[test]
@@ -290,12 +304,19 @@ mod tests {
 
     #[test]
     fn detects_each_format() {
-        let combined: &[u8] = br#"192.0.2.1 - - [03/Nov/2025:00:00:01 +0000] "GET / HTTP/1.1" 200 1 "-" "ua""#;
+        let combined: &[u8] =
+            br#"192.0.2.1 - - [03/Nov/2025:00:00:01 +0000] "GET / HTTP/1.1" 200 1 "-" "ua""#;
         let nginx: &[u8] = br#"{"remote_addr":"192.0.2.1","time_local":"03/Nov/2025:00:00:01 +0000","request":"GET / HTTP/1.1","status":"200"}"#;
         let custom: &[u8] = br#"{"ip":"192.0.2.1","when":"x"}"#;
         let caddy: &[u8] = br#"{"ts":1730592001.1,"request":{"remote_ip":"192.0.2.1","method":"GET","uri":"/"},"status":200}"#;
-        assert_eq!(detect_format(&[b"", combined, b"junk", combined]), Some(LogFormat::Combined));
-        assert_eq!(detect_format(&[nginx, nginx, combined]), Some(LogFormat::NginxJson));
+        assert_eq!(
+            detect_format(&[b"", combined, b"junk", combined]),
+            Some(LogFormat::Combined)
+        );
+        assert_eq!(
+            detect_format(&[nginx, nginx, combined]),
+            Some(LogFormat::NginxJson)
+        );
         assert_eq!(detect_format(&[custom]), Some(LogFormat::NginxJson));
         assert_eq!(detect_format(&[caddy, b"\n"]), Some(LogFormat::Caddy));
         assert_eq!(detect_format(&[b"hello", b""]), None);

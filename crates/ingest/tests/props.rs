@@ -1,0 +1,76 @@
+//! Property tests: parsing and format detection never panic, whatever the bytes.
+
+use proptest::prelude::*;
+use scantriage_ingest::{detect_format, LogFormat, Parser, ParserConfig};
+
+fn parser(f: LogFormat) -> Parser {
+    Parser::new(ParserConfig {
+        trusted_proxies: vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()],
+        ..ParserConfig::new(f)
+    })
+}
+
+/// Bytes drawn from the alphabet of log lines, so that parsing gets deep.
+fn loggy() -> impl Strategy<Value = Vec<u8>> {
+    let alphabet: Vec<u8> = b" -[]\"\\:/.,{}0123456789+abcfGETHTP\x00\xff\r".to_vec();
+    prop::collection::vec(prop::sample::select(alphabet), 0..200)
+}
+
+/// A valid line with a random splice, to reach the later fields.
+fn mutated(base: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
+    (0..base.len(), 0..base.len(), loggy()).prop_map(move |(a, b, ins)| {
+        let (a, b) = (a.min(b), a.max(b));
+        let mut v = base[..a].to_vec();
+        v.extend(ins);
+        v.extend_from_slice(&base[b..]);
+        v
+    })
+}
+
+const COMBINED: &[u8] = br#"example.org:443 10.0.0.1 - - [03/Nov/2025:00:00:01 +0100] "GET /a\"b HTTP/1.1" 200 12 "-" "ua \"x\"" "1.2.3.4, 10.0.0.2" 0.1"#;
+const NGINX: &[u8] = br#"{"remote_addr":"10.0.0.1","time_local":"03/Nov/2025:00:00:01 +0100","request":"GET / HTTP/1.1","status":"200","body_bytes_sent":"1","http_x_forwarded_for":"1.2.3.4"}"#;
+const CADDY: &[u8] = br#"{"ts":1730592001.5,"request":{"remote_ip":"10.0.0.1","client_ip":"1.2.3.4","method":"GET","uri":"/","proto":"HTTP/1.1","headers":{"User-Agent":["x"]}},"status":200,"size":1}"#;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn parse_never_panics_on_any_bytes(line in prop::collection::vec(any::<u8>(), 0..300)) {
+        for f in LogFormat::ALL {
+            let _ = parser(f).parse(&line);
+        }
+    }
+
+    #[test]
+    fn parse_never_panics_on_loggy_bytes(line in loggy()) {
+        for f in LogFormat::ALL {
+            let _ = parser(f).parse(&line);
+        }
+    }
+
+    #[test]
+    fn combined_never_panics_on_mutated_lines(line in mutated(COMBINED)) {
+        let _ = parser(LogFormat::Combined).parse(&line);
+    }
+
+    #[test]
+    fn json_never_panics_on_mutated_lines(a in mutated(NGINX), b in mutated(CADDY)) {
+        for l in [&a, &b] {
+            let _ = parser(LogFormat::NginxJson).parse(l);
+            let _ = parser(LogFormat::Caddy).parse(l);
+        }
+    }
+
+    #[test]
+    fn detect_never_panics(lines in prop::collection::vec(loggy(), 0..30)) {
+        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        let _ = detect_format(&refs);
+    }
+}
+
+#[test]
+fn the_mutation_bases_parse() {
+    assert!(parser(LogFormat::Combined).parse(COMBINED).is_ok());
+    assert!(parser(LogFormat::NginxJson).parse(NGINX).is_ok());
+    assert!(parser(LogFormat::Caddy).parse(CADDY).is_ok());
+}
