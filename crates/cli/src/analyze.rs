@@ -22,6 +22,8 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// How many unparsable lines per input are shown.
 pub const SHOWN_ERRORS: usize = 5;
 /// Bytes hashed to recognise a file again (its start).
@@ -180,8 +182,8 @@ struct CampaignAcc {
 struct Fold<'a> {
     cfg: &'a Config,
     rules: &'a RuleSet,
-    profiles: HashMap<IpAddr, Profile>,
-    campaigns: HashMap<SignatureIndex, CampaignAcc>,
+    profiles: FastMap<IpAddr, Profile>,
+    campaigns: FastMap<SignatureIndex, CampaignAcc>,
     by_verdict: [u64; 5],
     findings: Vec<Finding>,
     keep_findings: bool,
@@ -296,8 +298,8 @@ pub fn run(
     let mut fold = Fold {
         cfg,
         rules,
-        profiles: HashMap::new(),
-        campaigns: HashMap::new(),
+        profiles: FastMap::default(),
+        campaigns: FastMap::default(),
         by_verdict: [0; 5],
         findings: Vec::new(),
         keep_findings: opts.keep_findings,

@@ -2,7 +2,7 @@
 
 use crate::normalize::{decode_into, normalize_path};
 use crate::rules::{Example, Field, RuleError, Signature};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use scantriage_core::{HttpRequest, SignatureIndex};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -25,9 +25,18 @@ pub struct Scratch {
     stamp: Vec<u32>,
     epoch: u32,
     candidates: Vec<SignatureIndex>,
+    /// Prefilter hits per header value (user agents and referers repeat a lot).
+    header_cache: [HeaderCache; 2],
     /// How many decoding passes the uri needed (2 or more: multiply encoded).
     pub decode_passes: u32,
 }
+
+/// Entries kept per header cache before it is cleared (bounds memory whatever the input).
+const HEADER_CACHE_ENTRIES: usize = 4096;
+/// Longest header value that is cached.
+const HEADER_CACHE_MAX_LEN: usize = 512;
+
+type HeaderCache = HashMap<Box<[u8]>, Box<[SignatureIndex]>, foldhash::fast::RandomState>;
 
 impl Scratch {
     /// The prepared (lowercased, decoded) value of a field for the last request.
@@ -73,6 +82,7 @@ impl RuleSet {
                 let ac = AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&lits)
                     .expect("literal automaton builds");
                 Some((ac, owners))
@@ -229,13 +239,40 @@ impl RuleSet {
                 Field::Path | Field::Uri | Field::Query => &s.fields[f as usize],
                 _ => Self::raw_field(req, f),
             };
+            let cache = match f {
+                Field::UserAgent => Some(0),
+                Field::Referer => Some(1),
+                _ => None,
+            }
+            .filter(|_| hay.len() <= HEADER_CACHE_MAX_LEN);
+            if let Some(c) = cache {
+                if let Some(hits) = s.header_cache[c].get(hay) {
+                    for &r in hits.iter() {
+                        if s.stamp[r as usize] != s.epoch {
+                            s.stamp[r as usize] = s.epoch;
+                            s.candidates.push(r);
+                        }
+                    }
+                    continue;
+                }
+            }
+            let mut hits: Vec<SignatureIndex> = Vec::new();
             for m in ac.find_overlapping_iter(hay) {
                 for &r in &owners[m.pattern().as_usize()] {
+                    if cache.is_some() && !hits.contains(&r) {
+                        hits.push(r);
+                    }
                     if s.stamp[r as usize] != s.epoch {
                         s.stamp[r as usize] = s.epoch;
                         s.candidates.push(r);
                     }
                 }
+            }
+            if let Some(c) = cache {
+                if s.header_cache[c].len() >= HEADER_CACHE_ENTRIES {
+                    s.header_cache[c].clear();
+                }
+                s.header_cache[c].insert(hay.into(), hits.into_boxed_slice());
             }
         }
         if s.candidates.is_empty() {
@@ -250,6 +287,18 @@ impl RuleSet {
         }
         s.candidates = cands;
         out[start..].sort_unstable();
+    }
+
+    /// Matches like [`matches_into`](Self::matches_into) and returns the candidates the
+    /// prefilter proposed (for measuring the prefilter).
+    pub fn debug_candidates(
+        &self,
+        req: &HttpRequest<'_>,
+        s: &mut Scratch,
+        out: &mut Vec<SignatureIndex>,
+    ) -> Vec<SignatureIndex> {
+        self.matches_into(req, s, out);
+        s.candidates.clone()
     }
 
     fn confirm(&self, sig: &Signature, req: &HttpRequest<'_>, s: &mut Scratch) -> bool {

@@ -58,9 +58,8 @@ pub fn suspicion(req: &HttpRequest<'_>, s: &Scratch) -> Option<&'static str> {
     if s.field(Field::Query).len() > 2048 {
         return Some("query string longer than 2048 bytes");
     }
-    let expr = |v: &[u8]| {
-        memchr::memmem::find(v, b"${").is_some() || memchr::memmem::find(v, b"#{").is_some()
-    };
+    let expr =
+        |v: &[u8]| memchr::memchr_iter(b'{', v).any(|i| i > 0 && matches!(v[i - 1], b'$' | b'#'));
     if expr(uri) || expr(&req.user_agent) || expr(&req.referer) {
         return Some("expression syntax (`${` or `#{`) in a request field");
     }

@@ -43,6 +43,12 @@ fn decode_once(input: &[u8], plus_from: usize, out: &mut Vec<u8>) {
 /// `+` from byte `plus_from` on becomes a space. Returns how many passes changed something.
 pub fn decode_into(input: &[u8], plus_from: usize, out: &mut Vec<u8>, tmp: &mut Vec<u8>) -> u32 {
     out.clear();
+    let plus = plus_from < input.len() && memchr::memchr(b'+', &input[plus_from..]).is_some();
+    if !plus && memchr::memchr(b'%', input).is_none() {
+        out.extend_from_slice(input);
+        out.make_ascii_lowercase();
+        return 0;
+    }
     decode_once(input, plus_from, out);
     let mut passes = u32::from(out.len() != input.len());
     while passes < MAX_DECODE_PASSES && has_escape(out) {
@@ -58,6 +64,13 @@ pub fn decode_into(input: &[u8], plus_from: usize, out: &mut Vec<u8>, tmp: &mut 
 /// collapsed, `..` popping a segment (never above the root). Appends to `out`.
 pub fn normalize_path(path: &[u8], out: &mut Vec<u8>) {
     out.clear();
+    if path.first() == Some(&b'/')
+        && memchr::memchr(b'\\', path).is_none()
+        && !memchr::memchr_iter(b'/', path).any(|i| matches!(path.get(i + 1), Some(b'/' | b'.')))
+    {
+        out.extend_from_slice(path);
+        return;
+    }
     out.push(b'/');
     let trailing = matches!(path.last(), Some(b'/' | b'\\'));
     for seg in path.split(|&b| b == b'/' || b == b'\\') {

@@ -161,6 +161,8 @@ pub(crate) struct Condition {
     pub equals: Vec<Vec<u8>>,
     pub not_contains: Vec<Vec<u8>>,
     pub regex: Option<Regex>,
+    /// Prebuilt searchers for `contains`, `all` and `not_contains`, in that order.
+    finders: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl Condition {
@@ -178,13 +180,15 @@ impl Condition {
 
     /// Whether the (lowercased) value satisfies the matcher.
     pub fn holds_on(&self, v: &[u8]) -> bool {
-        let has = |l: &Vec<u8>| memchr::memmem::find(v, l).is_some();
-        (self.contains.is_empty() || self.contains.iter().any(has))
-            && self.all.iter().all(has)
+        let (contains, rest) = self.finders.split_at(self.contains.len());
+        let (all, not_contains) = rest.split_at(self.all.len());
+        let has = |f: &memchr::memmem::Finder<'_>| f.find(v).is_some();
+        (contains.is_empty() || contains.iter().any(has))
+            && all.iter().all(has)
             && (self.prefix.is_empty() || self.prefix.iter().any(|p| v.starts_with(p)))
             && (self.suffix.is_empty() || self.suffix.iter().any(|s| v.ends_with(s)))
             && (self.equals.is_empty() || self.equals.iter().any(|e| v == e.as_slice()))
-            && !self.not_contains.iter().any(has)
+            && !not_contains.iter().any(has)
             && self.regex.as_ref().is_none_or(|r| r.is_match(v))
     }
 }
@@ -244,7 +248,7 @@ fn compile_matcher(fields: Vec<Field>, m: RawMatcher) -> Result<Condition, Strin
         ),
         None => None,
     };
-    let c = Condition {
+    let mut c = Condition {
         fields,
         contains: lower(m.contains),
         all: lower(m.all),
@@ -253,7 +257,15 @@ fn compile_matcher(fields: Vec<Field>, m: RawMatcher) -> Result<Condition, Strin
         equals: lower(m.equals),
         not_contains: lower(m.not_contains),
         regex,
+        finders: Vec::new(),
     };
+    c.finders = c
+        .contains
+        .iter()
+        .chain(&c.all)
+        .chain(&c.not_contains)
+        .map(|l| memchr::memmem::Finder::new(l).into_owned())
+        .collect();
     if c.contains.iter().chain(&c.all).any(Vec::is_empty) {
         return Err(format!("empty literal in `{name}`"));
     }
