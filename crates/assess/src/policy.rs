@@ -2,7 +2,7 @@
 
 use crate::profile::{Class, Profile};
 use ipnet::IpNet;
-use scantriage_core::DecisionKind;
+use scantriage_core::{Category, DecisionKind, Verdict};
 use scantriage_detect::RuleSet;
 use std::net::IpAddr;
 
@@ -138,11 +138,11 @@ impl Policy {
                 e.line, e.request, e.status
             )
         };
-        let sig_list = |pred: &dyn Fn(&scantriage_detect::Signature) -> bool| -> String {
+        let sig_list = |pred: &dyn Fn(&scantriage_detect::Signature, Verdict) -> bool| -> String {
             let mut v: Vec<String> = p
                 .signatures
                 .iter()
-                .filter(|s| pred(rules.get(s.sig)))
+                .filter(|s| pred(rules.get(s.sig), s.verdict))
                 .map(|s| format!("{} x{}", rules.get(s.sig).id, s.count))
                 .collect();
             v.truncate(5);
@@ -172,7 +172,7 @@ impl Policy {
                 format!(
                     "{} exploit payload(s) that could work here ({}){}",
                     n(Class::Exploit),
-                    sig_list(&|s| s.category == scantriage_core::Category::Exploit),
+                    sig_list(&|s, v| s.category == Category::Exploit && v >= Verdict::Relevant),
                     example(Class::Exploit)
                 ),
             );
@@ -213,10 +213,9 @@ impl Policy {
                 format!(
                     "{relevant} relevant probes (threshold {}): {}{}",
                     c.relevant_block_after,
-                    sig_list(&|s| !matches!(
-                        s.category,
-                        scantriage_core::Category::Bruteforce | scantriage_core::Category::Crawler
-                    )),
+                    sig_list(&|s, v| {
+                        v >= Verdict::Relevant && !matches!(s.category, Category::Bruteforce | Category::Crawler)
+                    }),
                     example(Class::Relevant)
                 ),
             );
@@ -249,7 +248,7 @@ impl Policy {
             acc.reasons.push(format!(
                 "{} probe(s) that cannot hurt this server ({}){}",
                 n(Class::Noise),
-                sig_list(&|_| true),
+                sig_list(&|_, v| v == Verdict::Noise),
                 example(Class::Noise)
             ));
         }

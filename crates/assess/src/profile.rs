@@ -26,6 +26,8 @@ pub struct SignatureStat {
     pub sig: SignatureIndex,
     /// Requests it matched.
     pub count: u64,
+    /// The worst verdict of those requests.
+    pub verdict: Verdict,
 }
 
 /// "N attempts within W seconds" detectors over a source's login attempts.
@@ -170,8 +172,15 @@ impl Profile {
         self.last_seen = self.last_seen.max(t);
         for &s in sigs {
             match self.signatures.iter_mut().find(|x| x.sig == s) {
-                Some(x) => x.count += 1,
-                None => self.signatures.push(SignatureStat { sig: s, count: 1 }),
+                Some(x) => {
+                    x.count += 1;
+                    x.verdict = x.verdict.max(verdict);
+                }
+                None => self.signatures.push(SignatureStat {
+                    sig: s,
+                    count: 1,
+                    verdict,
+                }),
             }
         }
         let class = match (verdict, category) {

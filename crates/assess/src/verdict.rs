@@ -91,8 +91,10 @@ impl<'a> Assessor<'a> {
         Assessor { rules, inventory }
     }
 
-    /// The verdict one signature gives a request with this status.
-    pub fn signature_verdict(&self, sig: &Signature, status: u16) -> (Verdict, Why) {
+    /// The verdict one signature gives a request with this status. `front_page` says
+    /// the request went to the site's front page (`/`, `/index.php`), which answers
+    /// success to any query string, so a success there proves nothing about the product.
+    pub fn signature_verdict(&self, sig: &Signature, status: u16, front_page: bool) -> (Verdict, Why) {
         let inv = self.inventory;
         let generic = sig.is_generic();
         let installed = sig.targets.iter().any(|t| inv.has(t));
@@ -112,7 +114,7 @@ impl<'a> Assessor<'a> {
             }
             Category::Secret => (Verdict::Urgent, Why::SecretAnswered),
             Category::Recon if applies => (Verdict::Relevant, Why::ProbeFoundInstalled),
-            Category::Recon | Category::Exploit if success && !generic && !installed => {
+            Category::Recon | Category::Exploit if success && !generic && !installed && !front_page => {
                 (Verdict::Unknown, Why::SuccessForUnlisted)
             }
             Category::Recon => (Verdict::Noise, absent),
@@ -162,9 +164,12 @@ impl<'a> Assessor<'a> {
             category: Category::Crawler,
             why: Why::Crawler,
         };
+        let target: &[u8] = &req.target;
+        let path = &target[..memchr::memchr(b'?', target).unwrap_or(target.len())];
+        let front_page = matches!(path, b"/" | b"/index.php" | b"/index.html" | b"/index.htm");
         for &i in matched.iter() {
             let sig = self.rules.get(i);
-            let (v, why) = self.signature_verdict(sig, req.status);
+            let (v, why) = self.signature_verdict(sig, req.status, front_page);
             if (v, sig.category) > (best.verdict, best.category) {
                 best = Assessment {
                     verdict: v,

