@@ -21,7 +21,8 @@ fn corpus(lines: u64, seed: u64) -> (tempfile::TempDir, String, HashMap<String, 
 }
 
 fn field<'a>(v: &'a Value, k: &str) -> &'a str {
-    v[k].as_str().unwrap_or_else(|| panic!("missing {k} in {v}"))
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("missing {k} in {v}"))
 }
 
 #[test]
@@ -35,7 +36,9 @@ fn every_role_gets_its_decision_with_wordpress_in_the_inventory() {
     let mut failures = Vec::new();
     let mut seen: HashMap<Role, usize> = HashMap::new();
     for (ip, role) in &roles {
-        let s = sources.get(ip).unwrap_or_else(|| panic!("{ip} ({role}) missing from the output"));
+        let s = sources
+            .get(ip)
+            .unwrap_or_else(|| panic!("{ip} ({role}) missing from the output"));
         *seen.entry(*role).or_default() += 1;
         let (verdict, decision) = (field(s, "verdict"), field(s, "decision"));
         let ok = match role {
@@ -48,21 +51,46 @@ fn every_role_gets_its_decision_with_wordpress_in_the_inventory() {
             Role::Junk | Role::Wave => decision != "block",
         };
         if !ok {
-            failures.push(format!("{role} {ip}: {verdict}/{decision} {:?} {}", s["signatures"], s["reasons"]));
+            failures.push(format!(
+                "{role} {ip}: {verdict}/{decision} {:?} {}",
+                s["signatures"], s["reasons"]
+            ));
         }
     }
-    for role in [Role::Exploit, Role::Bruteforce, Role::ScannerWordpress, Role::ScannerNoise, Role::Reader] {
-        assert!(seen.get(&role).copied().unwrap_or(0) > 3, "too few {role} sources: {seen:?}");
+    for role in [
+        Role::Exploit,
+        Role::Bruteforce,
+        Role::ScannerWordpress,
+        Role::ScannerNoise,
+        Role::Reader,
+    ] {
+        assert!(
+            seen.get(&role).copied().unwrap_or(0) > 3,
+            "too few {role} sources: {seen:?}"
+        );
     }
-    assert!(failures.is_empty(), "{} sources misjudged:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} sources misjudged:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     // Every block and every CVE comes with its evidence.
     for s in sources.values() {
         if field(s, "decision") == "block" {
             let reasons = s["reasons"].as_array().unwrap();
-            assert!(reasons.iter().any(|r| r.as_str().unwrap().contains("access.log:")), "{s}");
+            assert!(
+                reasons
+                    .iter()
+                    .any(|r| r.as_str().unwrap().contains("access.log:")),
+                "{s}"
+            );
         }
     }
-    assert!(summary["noise_pruned_pct"].as_f64().unwrap() > 50.0, "{summary}");
+    assert!(
+        summary["noise_pruned_pct"].as_f64().unwrap() > 50.0,
+        "{summary}"
+    );
 }
 
 #[test]
@@ -83,7 +111,10 @@ fn without_wordpress_in_the_inventory_its_probes_are_noise() {
         assert!(matches!(field(s, "verdict"), "noise" | "unknown"), "{s}");
         assert_ne!(field(s, "decision"), "block", "{s}");
         let by = s["by_verdict"].as_array().unwrap();
-        assert_eq!(by[3], 0, "no relevant WordPress probe without WordPress: {s}");
+        assert_eq!(
+            by[3], 0,
+            "no relevant WordPress probe without WordPress: {s}"
+        );
     }
     assert!(checked > 3);
 }

@@ -46,7 +46,8 @@ pub fn analyze_json(args: &[&str]) -> (HashMap<String, Value>, Value, i32, Strin
     let mut sources = HashMap::new();
     let mut summary = Value::Null;
     for line in stdout.lines() {
-        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line}: {e}"));
+        let v: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line}: {e}"));
         if let Some(s) = v.get("summary") {
             summary = s.clone();
         } else {
