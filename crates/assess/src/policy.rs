@@ -214,7 +214,8 @@ impl Policy {
                     "{relevant} relevant probes (threshold {}): {}{}",
                     c.relevant_block_after,
                     sig_list(&|s, v| {
-                        v >= Verdict::Relevant && !matches!(s.category, Category::Bruteforce | Category::Crawler)
+                        v >= Verdict::Relevant
+                            && !matches!(s.category, Category::Bruteforce | Category::Crawler)
                     }),
                     example(Class::Relevant)
                 ),

@@ -94,7 +94,12 @@ impl<'a> Assessor<'a> {
     /// The verdict one signature gives a request with this status. `front_page` says
     /// the request went to the site's front page (`/`, `/index.php`), which answers
     /// success to any query string, so a success there proves nothing about the product.
-    pub fn signature_verdict(&self, sig: &Signature, status: u16, front_page: bool) -> (Verdict, Why) {
+    pub fn signature_verdict(
+        &self,
+        sig: &Signature,
+        status: u16,
+        front_page: bool,
+    ) -> (Verdict, Why) {
         let inv = self.inventory;
         let generic = sig.is_generic();
         let installed = sig.targets.iter().any(|t| inv.has(t));
@@ -114,7 +119,9 @@ impl<'a> Assessor<'a> {
             }
             Category::Secret => (Verdict::Urgent, Why::SecretAnswered),
             Category::Recon if applies => (Verdict::Relevant, Why::ProbeFoundInstalled),
-            Category::Recon | Category::Exploit if success && !generic && !installed && !front_page => {
+            Category::Recon | Category::Exploit
+                if success && !generic && !installed && !front_page =>
+            {
                 (Verdict::Unknown, Why::SuccessForUnlisted)
             }
             Category::Recon => (Verdict::Noise, absent),

@@ -289,16 +289,20 @@ impl RuleSet {
         out[start..].sort_unstable();
     }
 
-    /// Matches like [`matches_into`](Self::matches_into) and returns the candidates the
-    /// prefilter proposed (for measuring the prefilter).
-    pub fn debug_candidates(
+    /// Like [`matches_into`](Self::matches_into) but evaluates every signature exactly,
+    /// without the prefilter: slow, the reference the prefilter must agree with.
+    pub fn matches_exhaustive_into(
         &self,
         req: &HttpRequest<'_>,
         s: &mut Scratch,
         out: &mut Vec<SignatureIndex>,
-    ) -> Vec<SignatureIndex> {
-        self.matches_into(req, s, out);
-        s.candidates.clone()
+    ) {
+        self.prepare(req, s);
+        for (i, sig) in self.sigs.iter().enumerate() {
+            if self.confirm(sig, req, s) {
+                out.push(i as SignatureIndex);
+            }
+        }
     }
 
     fn confirm(&self, sig: &Signature, req: &HttpRequest<'_>, s: &mut Scratch) -> bool {
