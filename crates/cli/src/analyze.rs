@@ -24,6 +24,10 @@ use std::sync::{Arc, Mutex};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// Findings kept as evidence per source and run; the rest are counted in the profile.
+/// This bounds memory by the number of sources, whatever the number of lines.
+pub const FINDINGS_PER_SOURCE: u32 = 200;
+
 /// How many unparsable lines per input are shown.
 pub const SHOWN_ERRORS: usize = 5;
 /// Bytes hashed to recognise a file again (its start).
@@ -186,6 +190,7 @@ struct Fold<'a> {
     campaigns: FastMap<SignatureIndex, CampaignAcc>,
     by_verdict: [u64; 5],
     findings: Vec<Finding>,
+    kept: FastMap<IpAddr, u32>,
     keep_findings: bool,
 }
 
@@ -234,7 +239,12 @@ impl Fold<'_> {
                 c.first = Some(c.first.map_or(ev.time, |t| t.min(ev.time)));
                 c.last = Some(c.last.map_or(ev.time, |t| t.max(ev.time)));
             }
-            if self.keep_findings {
+            let keep = self.keep_findings && {
+                let kept = self.kept.entry(ev.source).or_default();
+                *kept += 1;
+                *kept <= FINDINGS_PER_SOURCE
+            };
+            if keep {
                 let mut cves: Vec<String> = sigs
                     .iter()
                     .flat_map(|&s| self.rules.get(s).cves.clone())
@@ -302,6 +312,7 @@ pub fn run(
         campaigns: FastMap::default(),
         by_verdict: [0; 5],
         findings: Vec::new(),
+        kept: FastMap::default(),
         keep_findings: opts.keep_findings,
     };
     let progress = opts.progress.then(|| {
