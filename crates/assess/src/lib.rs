@@ -13,7 +13,7 @@ mod verdict;
 
 pub use inventory::{Inventory, InventoryError, Product};
 pub use policy::{Outcome, Policy, PolicyConfig};
-pub use profile::{Class, Evidence, LoginWindow, Profile, SignatureStat};
+pub use profile::{Class, Evidence, LoginWindow, Observation, Profile, SignatureStat, CLASSES};
 pub use verdict::{Assessment, Assessor, Why};
 
 #[cfg(test)]

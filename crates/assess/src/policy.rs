@@ -226,6 +226,13 @@ impl Policy {
                 example(Class::Relevant)
             ));
         }
+        if n(Class::Glance) > 0 && acc.kind == DecisionKind::Ignore {
+            acc.watch(format!(
+                "{} look(s) at public pages of software this server runs{}",
+                n(Class::Glance),
+                example(Class::Glance)
+            ));
+        }
         if c.block_noise_exploits && p.noise_exploits > 0 {
             acc.block(
                 c.block_exploit_secs,

@@ -1,7 +1,7 @@
 //! What one source did: counts, signatures, examples, and its login-attempt window.
 
 use crate::PolicyConfig;
-use scantriage_core::{Category, SignatureIndex, Timestamp, Verdict};
+use scantriage_core::{Category, Severity, SignatureIndex, Timestamp, Verdict};
 use std::collections::VecDeque;
 
 /// One request kept as evidence (only for findings, never for benign traffic).
@@ -94,6 +94,31 @@ pub enum Class {
     Unknown = 4,
     /// Noise.
     Noise = 5,
+    /// Relevant but informational: a look at a public page of installed software
+    /// (a login page, a version file) that real users make too; never blocks alone.
+    Glance = 6,
+}
+
+/// Number of [`Class`] values.
+pub const CLASSES: usize = 7;
+
+/// One assessed request, as a profile takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Observation<'a> {
+    /// When.
+    pub time: Timestamp,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// The deciding category.
+    pub category: Category,
+    /// The deciding signature's severity.
+    pub severity: Severity,
+    /// The deciding signatures.
+    pub sigs: &'a [SignatureIndex],
+    /// It carried no Referer (a login form always sends one).
+    pub scripted: bool,
+    /// Why it was unknown, when it was.
+    pub why: Option<&'static str>,
 }
 
 /// Everything known about one source in this run.
@@ -110,11 +135,11 @@ pub struct Profile {
     /// Signatures matched, in order of first match.
     pub signatures: Vec<SignatureStat>,
     /// Requests per class, indexed by [`Class`].
-    pub class_counts: [u64; 6],
+    pub class_counts: [u64; CLASSES],
     /// First example per class.
-    pub examples: [Option<Evidence>; 6],
+    pub examples: [Option<Evidence>; CLASSES],
     /// Signature that decided the first example of each class.
-    pub example_sigs: [Option<SignatureIndex>; 6],
+    pub example_sigs: [Option<SignatureIndex>; CLASSES],
     /// Why the first unknown request was unknown.
     pub unknown_why: Option<&'static str>,
     /// Login attempts.
@@ -132,9 +157,9 @@ impl Profile {
             first_seen: t,
             last_seen: t,
             signatures: Vec::new(),
-            class_counts: [0; 6],
+            class_counts: [0; CLASSES],
             examples: Default::default(),
-            example_sigs: [None; 6],
+            example_sigs: [None; CLASSES],
             unknown_why: None,
             login: LoginWindow::default(),
             noise_exploits: 0,
@@ -151,21 +176,23 @@ impl Profile {
             .unwrap_or(Verdict::Benign)
     }
 
-    /// Adds one request. `scripted` says the request carried no Referer (a login form
-    /// always sends one). `evidence` is called only when the request is a finding whose
+    /// Adds one request. `evidence` is called only when the request is a finding whose
     /// class has no example yet.
-    #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
-        t: Timestamp,
-        verdict: Verdict,
-        category: Category,
-        sigs: &[SignatureIndex],
-        scripted: bool,
-        why: Option<&'static str>,
+        o: &Observation<'_>,
         cfg: &PolicyConfig,
         evidence: impl FnOnce() -> Evidence,
     ) {
+        let Observation {
+            time: t,
+            verdict,
+            category,
+            severity,
+            sigs,
+            scripted,
+            why,
+        } = *o;
         self.events += 1;
         self.by_verdict[verdict as usize] += 1;
         self.first_seen = self.first_seen.min(t);
@@ -190,6 +217,11 @@ impl Profile {
             (Verdict::Relevant, Category::Bruteforce) => {
                 self.login.observe(t.unix_ms, scripted, cfg);
                 Class::Login
+            }
+            (Verdict::Relevant, Category::Recon | Category::Scanner)
+                if severity == Severity::Info =>
+            {
+                Class::Glance
             }
             (Verdict::Relevant, _) => Class::Relevant,
             (Verdict::Unknown, _) => Class::Unknown,

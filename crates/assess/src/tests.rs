@@ -1,5 +1,5 @@
 use crate::*;
-use scantriage_core::{Category, DecisionKind, HttpRequest, Timestamp, Verdict};
+use scantriage_core::{Category, DecisionKind, HttpRequest, Severity, Timestamp, Verdict};
 use scantriage_detect::{example_request, parse_rule_file, Example, RuleSet, Scratch, Vocabulary};
 
 fn rule(id: &str, targets: &str, category: &str, path: &str) -> String {
@@ -124,22 +124,22 @@ fn observe_with(
     c: Category,
     scripted: bool,
 ) {
-    p.observe(
-        Timestamp::from_unix_secs(t),
-        v,
-        c,
-        &[0],
+    let o = Observation {
+        time: Timestamp::from_unix_secs(t),
+        verdict: v,
+        category: c,
+        severity: Severity::High,
+        sigs: &[0],
         scripted,
-        None,
-        cfg,
-        || Evidence {
-            input: 0,
-            line: t as u64,
-            time: Timestamp::from_unix_secs(t),
-            request: "POST /xmlrpc.php".into(),
-            status: 200,
-        },
-    );
+        why: None,
+    };
+    p.observe(&o, cfg, || Evidence {
+        input: 0,
+        line: t as u64,
+        time: Timestamp::from_unix_secs(t),
+        request: "POST /xmlrpc.php".into(),
+        status: 200,
+    });
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The verdict of one request, from its signatures, the inventory and the answer.
 
 use crate::Inventory;
-use scantriage_core::{Category, HttpRequest, SignatureIndex, Verdict};
+use scantriage_core::{Category, HttpRequest, Severity, SignatureIndex, Verdict};
 use scantriage_detect::{RuleSet, Signature};
 
 /// Why a request got its verdict (a fixed vocabulary, so the hot path allocates nothing).
@@ -70,6 +70,8 @@ pub struct Assessment {
     pub verdict: Verdict,
     /// The strongest category among the deciding signatures (recon when none).
     pub category: Category,
+    /// The severity of the deciding signature (info when none).
+    pub severity: Severity,
     /// Why.
     pub why: Why,
 }
@@ -148,18 +150,20 @@ impl<'a> Assessor<'a> {
                 Some(s) => Assessment {
                     verdict: Verdict::Unknown,
                     category: Category::Recon,
+                    severity: Severity::Info,
                     why: Why::Suspicious(s),
                 },
                 None => Assessment {
                     verdict: Verdict::Benign,
                     category: Category::Recon,
+                    severity: Severity::Info,
                     why: Why::Ordinary,
                 },
             };
         }
-        let decides_payload = |s: &Signature| {
-            !s.is_generic() && !matches!(s.category, Category::Crawler | Category::Scanner)
-        };
+        // Only a product-specific exploit says what a payload is for; a product recon
+        // rule on the same request (Shellshock sent to a CGI path) does not.
+        let decides_payload = |s: &Signature| !s.is_generic() && s.category == Category::Exploit;
         if matched.iter().any(|&i| decides_payload(self.rules.get(i))) {
             matched.retain(|&i| {
                 let s = self.rules.get(i);
@@ -169,6 +173,7 @@ impl<'a> Assessor<'a> {
         let mut best = Assessment {
             verdict: Verdict::Benign,
             category: Category::Crawler,
+            severity: Severity::Info,
             why: Why::Crawler,
         };
         let target: &[u8] = &req.target;
@@ -177,10 +182,11 @@ impl<'a> Assessor<'a> {
         for &i in matched.iter() {
             let sig = self.rules.get(i);
             let (v, why) = self.signature_verdict(sig, req.status, front_page);
-            if (v, sig.category) > (best.verdict, best.category) {
+            if (v, sig.category, sig.severity) > (best.verdict, best.category, best.severity) {
                 best = Assessment {
                     verdict: v,
                     category: sig.category,
+                    severity: sig.severity,
                     why,
                 };
             }

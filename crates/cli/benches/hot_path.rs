@@ -12,7 +12,7 @@
 //! Each benchmark is in two groups: `bytes` (throughput in bytes/s) and `lines`
 //! (throughput in lines/s); both time the same work.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use scantriage_cli::{analyze, config};
 use scantriage_detect::{RuleSet, Scratch, Vocabulary};
 use scantriage_ingest::{Chunk, ChunkReader, LogFormat, Parser, ParserConfig, MAX_LINE};
@@ -146,7 +146,10 @@ fn benches(c: &mut Criterion) {
     let mut matched = Vec::new();
     for (unit, throughput) in throughputs {
         let mut g = c.benchmark_group(format!("hot_path_{unit}_{}k_lines", corpus.lines / 1000));
-        g.sample_size(10)
+        // Every iteration handles the whole corpus (tens of ms or more): flat sampling,
+        // few samples, so a run stays short on a shared machine.
+        g.sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(4))
             .throughput(throughput);

@@ -6,10 +6,10 @@
 
 use crate::config::Config;
 use anyhow::{Context, Result};
-use scantriage_assess::{Assessor, Evidence, Policy, Profile, Why};
+use scantriage_assess::{Assessor, Evidence, Observation, Policy, Profile, Why};
 use scantriage_core::{
-    escape_for_display, Category, Decision, DecisionKind, Finding, HttpRequest, SignatureIndex,
-    SourceSummary, Timestamp, Verdict,
+    escape_for_display, Category, Decision, DecisionKind, Finding, HttpRequest, Severity,
+    SignatureIndex, SourceSummary, Timestamp, Verdict,
 };
 use scantriage_detect::{heuristics, RuleSet, Scratch};
 use scantriage_ingest::{Chunk, ChunkReader, LogFormat, Parser, ParserConfig};
@@ -65,6 +65,7 @@ struct Ev {
     line: u64,
     verdict: Verdict,
     category: Category,
+    severity: Severity,
     sig_start: u32,
     sig_len: u16,
     scripted: bool,
@@ -163,6 +164,7 @@ impl Worker<'_> {
                 line: line.number,
                 verdict: a.verdict,
                 category: a.category,
+                severity: a.severity,
                 sig_start,
                 sig_len: self.matched.len().min(u16::MAX as usize) as u16,
                 scripted: req.referer.is_empty(),
@@ -211,25 +213,25 @@ impl Fold<'_> {
                 .profiles
                 .entry(ev.source)
                 .or_insert_with(|| Profile::new(ev.time));
-            p.observe(
-                ev.time,
-                ev.verdict,
-                ev.category,
+            let o = Observation {
+                time: ev.time,
+                verdict: ev.verdict,
+                category: ev.category,
+                severity: ev.severity,
                 sigs,
-                ev.scripted,
+                scripted: ev.scripted,
                 why,
-                &self.cfg.policy,
-                || {
-                    let f = rec.as_ref().expect("findings carry a record");
-                    Evidence {
-                        input,
-                        line: ev.line,
-                        time: ev.time,
-                        request: f.request.clone(),
-                        status: f.status,
-                    }
-                },
-            );
+            };
+            p.observe(&o, &self.cfg.policy, || {
+                let f = rec.as_ref().expect("findings carry a record");
+                Evidence {
+                    input,
+                    line: ev.line,
+                    time: ev.time,
+                    request: f.request.clone(),
+                    status: f.status,
+                }
+            });
             let Some(f) = rec else { continue };
             for &s in sigs {
                 let c = self.campaigns.entry(s).or_default();

@@ -181,10 +181,14 @@ impl RuleSet {
     fn prepare(&self, req: &HttpRequest<'_>, s: &mut Scratch) {
         let target: &[u8] = &req.target;
         let q = memchr::memchr(b'?', target);
-        let (path, query) = match q {
+        let (mut path, query) = match q {
             Some(i) => (&target[..i], &target[i + 1..]),
             None => (target, &b""[..]),
         };
+        // Proxy-form targets (`GET http://host/x`): the path is what follows the host.
+        if let Some(rest) = strip_scheme(path) {
+            path = memchr::memchr(b'/', rest).map_or(&b""[..], |i| &rest[i..]);
+        }
         let [pf, uf, qf, ..] = &mut s.fields;
         s.decode_passes = decode_into(target, q.unwrap_or(usize::MAX), uf, &mut s.tmp);
         decode_into(path, usize::MAX, &mut s.decoded_path, &mut s.tmp);
@@ -359,6 +363,16 @@ impl RuleSet {
         }
         failures
     }
+}
+
+/// The part after `http://` or `https://` (any case), if the target is in proxy form.
+fn strip_scheme(t: &[u8]) -> Option<&[u8]> {
+    for scheme in [&b"http://"[..], b"https://"] {
+        if t.len() >= scheme.len() && t[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return Some(&t[scheme.len()..]);
+        }
+    }
+    None
 }
 
 /// Builds the request an example describes.

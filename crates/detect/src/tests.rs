@@ -153,3 +153,15 @@ proptest::proptest! {
         let _ = heuristics::suspicion(&req, &s);
     }
 }
+
+#[test]
+fn proxy_form_targets_match_on_their_path() {
+    let rs = set();
+    let ex = Example {
+        request: "GET http://victim.example/vpns/cfg/smb.conf HTTP/1.1".into(),
+        user_agent: String::new(),
+        referer: String::new(),
+        status: 404,
+    };
+    assert_eq!(ids(&rs, &example_request(&ex)), vec!["citrix-smb"]);
+}
