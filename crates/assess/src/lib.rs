@@ -6,6 +6,8 @@
 //! from the inventory and the server's answer; [`Profile`] accumulates what one source
 //! did; [`Policy`] turns a profile into a decision with reasons a person can check.
 
+#![warn(missing_docs)]
+
 mod inventory;
 mod policy;
 mod profile;

@@ -7,6 +7,8 @@
 //! `DESIGN.md` as types. Events borrow from the input buffer so that the hot path
 //! allocates nothing per line.
 
+#![warn(missing_docs)]
+
 mod level;
 mod time;
 

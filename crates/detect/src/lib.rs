@@ -9,6 +9,8 @@
 //! that matching allocates nothing per request once warm. Bad rules are reported with
 //! their file and line and skipped, never fatal here: the caller decides (`--strict`).
 
+#![warn(missing_docs)]
+
 mod engine;
 pub mod heuristics;
 pub mod normalize;

@@ -20,6 +20,8 @@
 //! - `ChunkReader` returns every complete line before reporting a read error (such as a
 //!   truncated gzip stream), and chunk offsets are checkpoints to resume from.
 
+#![warn(missing_docs)]
+
 mod chunk;
 mod combined;
 mod error;

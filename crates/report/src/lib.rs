@@ -5,6 +5,8 @@
 //! been escaped with [`scantriage_core::escape_for_display`] before it reaches this
 //! crate, so neither output can carry terminal control sequences.
 
+#![warn(missing_docs)]
+
 use scantriage_core::{DecisionKind, SourceSummary, Timestamp, Verdict};
 use serde::Serialize;
 use std::io::{self, Write};

@@ -23,6 +23,8 @@
 //! the dashboard) never wait for a writer (`watch`), with a 5 s busy timeout for
 //! writers. Errors say whether retrying makes sense ([`StoreError::is_retryable`]).
 
+#![warn(missing_docs)]
+
 mod error;
 mod schema;
 mod sqlite;

@@ -11,6 +11,8 @@
 //! addresses (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24); IPv6 sources come from
 //! 2001:db8::/32. The `scantriage-gen` binary wraps [`generate`] for the command line.
 
+#![warn(missing_docs)]
+
 mod clock;
 mod content;
 mod gen;
