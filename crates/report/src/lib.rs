@@ -225,6 +225,13 @@ pub fn write_terminal(
             writeln!(w, "    read error: {e}")?;
         }
     }
+    if summary.lines == 0 && summary.inputs.iter().any(|i| i.skipped_lines > 0) {
+        writeln!(
+            w,
+            "  nothing new since the last run (the store remembers where each input stopped); \
+             use --no-store or another --db to analyse it all again"
+        )?;
+    }
     let v = summary.by_verdict;
     let findings = v.noise + v.unknown + v.relevant + v.urgent;
     writeln!(
