@@ -64,7 +64,9 @@ impl RuleSet {
             for c in &s.conditions {
                 for lit in c.prefilter_literals() {
                     for f in &c.fields {
-                        let e = pats[*f as usize].entry(lit.to_vec()).or_default();
+                        let e = pats[prefilter_group(*f) as usize]
+                            .entry(lit.to_vec())
+                            .or_default();
                         if e.last() != Some(&(i as u32)) {
                             e.push(i as u32);
                         }
@@ -239,10 +241,27 @@ impl RuleSet {
             let Some((ac, owners)) = &self.prefilters[f as usize] else {
                 continue;
             };
-            let hay: &[u8] = match f {
-                Field::Path | Field::Uri | Field::Query => &s.fields[f as usize],
-                _ => Self::raw_field(req, f),
-            };
+            if f == Field::Uri {
+                // One automaton serves path, uri and query. Usually the uri holds the
+                // other two whole, and one scan of it proposes every candidate.
+                let (p, u, q) = (&s.fields[0], &s.fields[1], &s.fields[2]);
+                let one = u.starts_with(p) && u.ends_with(q);
+                for (i, hay) in [u, p, q].into_iter().enumerate() {
+                    if i > 0 && one {
+                        break;
+                    }
+                    for m in ac.find_overlapping_iter(hay.as_slice()) {
+                        for &r in &owners[m.pattern().as_usize()] {
+                            if s.stamp[r as usize] != s.epoch {
+                                s.stamp[r as usize] = s.epoch;
+                                s.candidates.push(r);
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            let hay: &[u8] = Self::raw_field(req, f);
             let cache = match f {
                 Field::UserAgent => Some(0),
                 Field::Referer => Some(1),
@@ -362,6 +381,14 @@ impl RuleSet {
             }
         }
         failures
+    }
+}
+
+/// The field whose automaton holds a field's literals: path, uri and query share one.
+fn prefilter_group(f: Field) -> Field {
+    match f {
+        Field::Path | Field::Query => Field::Uri,
+        f => f,
     }
 }
 
