@@ -287,3 +287,49 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_product_recon_rule_does_not_hide_a_generic_exploit() {
+    let rs = rules();
+    let wp = inventory(true, &["wordpress"]);
+    // phpMyAdmin is absent, but the SQL injection in the same request is generic.
+    let (v, ids) = verdict(
+        &rs,
+        &wp,
+        "GET /phpmyadmin/?f=../../etc/passwd HTTP/1.1",
+        404,
+    );
+    assert_eq!(v, Verdict::Relevant);
+    assert_eq!(ids, vec!["pma", "trav"]);
+}
+
+#[test]
+fn informational_glances_watch_but_never_block() {
+    let rs = rules();
+    let cfg = PolicyConfig::default();
+    let pol = Policy::new(cfg.clone());
+    let ip = "203.0.113.20".parse().unwrap();
+    let inputs = vec!["a".to_string()];
+    let mut p = Profile::new(Timestamp::default());
+    for t in 0..5 {
+        let o = Observation {
+            time: Timestamp::from_unix_secs(t),
+            verdict: Verdict::Relevant,
+            category: Category::Recon,
+            severity: Severity::Info,
+            sigs: &[0],
+            scripted: false,
+            why: None,
+        };
+        p.observe(&o, &cfg, || Evidence {
+            input: 0,
+            line: 1,
+            time: Timestamp::default(),
+            request: "GET /wp-login.php".into(),
+            status: 200,
+        });
+    }
+    let o = pol.decide(ip, &p, &rs, &inputs, 0);
+    assert_eq!(o.kind, DecisionKind::Watch, "{:?}", o.reasons);
+    assert!(o.reasons[0].contains("public pages"), "{:?}", o.reasons);
+}
