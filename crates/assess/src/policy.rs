@@ -227,11 +227,22 @@ impl Policy {
             ));
         }
         if n(Class::Glance) > 0 && acc.kind == DecisionKind::Ignore {
-            acc.watch(format!(
-                "{} look(s) at public pages of software this server runs{}",
-                n(Class::Glance),
-                example(Class::Glance)
-            ));
+            // A person using the software (the site's own admin opening the login page)
+            // also fetches ordinary pages and assets; a fingerprinting scanner does not.
+            let benign = p.by_verdict[Verdict::Benign as usize];
+            if benign >= 3 && benign >= 2 * n(Class::Glance) {
+                acc.reasons.push(format!(
+                    "{} look(s) at public pages of software this server runs, while browsing normally ({benign} ordinary requests){}",
+                    n(Class::Glance),
+                    example(Class::Glance)
+                ));
+            } else {
+                acc.watch(format!(
+                    "{} look(s) at public pages of software this server runs{}",
+                    n(Class::Glance),
+                    example(Class::Glance)
+                ));
+            }
         }
         if c.block_noise_exploits && p.noise_exploits > 0 {
             acc.block(

@@ -76,6 +76,9 @@ fn verdict_follows_inventory_and_answer() {
         Verdict::Urgent
     );
     assert_eq!(v("POST /xmlrpc.php HTTP/1.1", 200), Verdict::Relevant);
+    // The front page answers any query string: its 200 proves nothing.
+    assert_eq!(v("GET /?x=connector.minimal.php HTTP/1.1", 200), Verdict::Relevant);
+    assert_eq!(v("GET /index.php?x=connector.minimal.php HTTP/1.1", 200), Verdict::Relevant);
     assert_eq!(v("GET /about/ HTTP/1.1", 200), Verdict::Benign);
     assert_eq!(v("GET /a%2500b HTTP/1.1", 200), Verdict::Unknown);
 }
@@ -332,4 +335,15 @@ fn informational_glances_watch_but_never_block() {
     let o = pol.decide(ip, &p, &rs, &inputs, 0);
     assert_eq!(o.kind, DecisionKind::Watch, "{:?}", o.reasons);
     assert!(o.reasons[0].contains("public pages"), "{:?}", o.reasons);
+    // The site's own admin: the login page among ordinary browsing is no concern.
+    for t in 0..10 {
+        observe(&mut p, &cfg, 100 + t, Verdict::Benign, Category::Recon);
+    }
+    let o = pol.decide(ip, &p, &rs, &inputs, 0);
+    assert_eq!(o.kind, DecisionKind::Ignore, "{:?}", o.reasons);
+    assert!(
+        o.reasons[0].contains("browsing normally"),
+        "{:?}",
+        o.reasons
+    );
 }

@@ -95,7 +95,8 @@ impl<'a> Assessor<'a> {
 
     /// The verdict one signature gives a request with this status. `front_page` says
     /// the request went to the site's front page (`/`, `/index.php`), which answers
-    /// success to any query string, so a success there proves nothing about the product.
+    /// success to any query string: a success there proves neither that an absent
+    /// product exists nor that an exploit worked.
     pub fn signature_verdict(
         &self,
         sig: &Signature,
@@ -129,7 +130,9 @@ impl<'a> Assessor<'a> {
             Category::Recon => (Verdict::Noise, absent),
             Category::Bruteforce if applies => (Verdict::Relevant, Why::LoginAttempt),
             Category::Bruteforce => (Verdict::Noise, absent),
-            Category::Exploit if installed && success => (Verdict::Urgent, Why::ExploitAnswered),
+            Category::Exploit if installed && success && !front_page => {
+                (Verdict::Urgent, Why::ExploitAnswered)
+            }
             Category::Exploit if applies => (Verdict::Relevant, Why::ExploitCouldWork),
             Category::Exploit => (Verdict::Noise, absent),
         }
