@@ -77,8 +77,14 @@ fn verdict_follows_inventory_and_answer() {
     );
     assert_eq!(v("POST /xmlrpc.php HTTP/1.1", 200), Verdict::Relevant);
     // The front page answers any query string: its 200 proves nothing.
-    assert_eq!(v("GET /?x=connector.minimal.php HTTP/1.1", 200), Verdict::Relevant);
-    assert_eq!(v("GET /index.php?x=connector.minimal.php HTTP/1.1", 200), Verdict::Relevant);
+    assert_eq!(
+        v("GET /?x=connector.minimal.php HTTP/1.1", 200),
+        Verdict::Relevant
+    );
+    assert_eq!(
+        v("GET /index.php?x=connector.minimal.php HTTP/1.1", 200),
+        Verdict::Relevant
+    );
     assert_eq!(v("GET /about/ HTTP/1.1", 200), Verdict::Benign);
     assert_eq!(v("GET /a%2500b HTTP/1.1", 200), Verdict::Unknown);
 }

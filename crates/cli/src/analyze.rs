@@ -13,7 +13,7 @@ use scantriage_core::{
 };
 use scantriage_detect::{heuristics, RuleSet, Scratch};
 use scantriage_ingest::{Chunk, ChunkReader, LogFormat, Parser, ParserConfig};
-use scantriage_report::{Campaign, DecisionCounts, InputStats, Summary};
+use scantriage_report::{Campaign, DecisionCounts, InputStats, InventoryHint, Summary};
 use scantriage_store::{Checkpoint, RunRecord, Store};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
@@ -190,6 +190,8 @@ struct Fold<'a> {
     rules: &'a RuleSet,
     profiles: FastMap<IpAddr, Profile>,
     campaigns: FastMap<SignatureIndex, CampaignAcc>,
+    /// Products the inventory does not list that answered success: (sources, example).
+    unlisted: BTreeMap<String, (HashSet<IpAddr>, String)>,
     by_verdict: [u64; 5],
     findings: Vec<Finding>,
     kept: FastMap<IpAddr, u32>,
@@ -233,6 +235,24 @@ impl Fold<'_> {
                 }
             });
             let Some(f) = rec else { continue };
+            if f.why == Why::SuccessForUnlisted {
+                for &s in sigs {
+                    for t in &self.rules.get(s).targets {
+                        if t != scantriage_detect::GENERIC && !self.cfg.inventory.has(t) {
+                            let e = self.unlisted.entry(t.clone()).or_insert_with(|| {
+                                (
+                                    HashSet::new(),
+                                    format!(
+                                        "{input_name}:{} \"{}\" -> {}",
+                                        ev.line, f.request, f.status
+                                    ),
+                                )
+                            });
+                            e.0.insert(ev.source);
+                        }
+                    }
+                }
+            }
             for &s in sigs {
                 let c = self.campaigns.entry(s).or_default();
                 c.sources.insert(ev.source);
@@ -312,6 +332,7 @@ pub fn run(
         rules,
         profiles: FastMap::default(),
         campaigns: FastMap::default(),
+        unlisted: BTreeMap::new(),
         by_verdict: [0; 5],
         findings: Vec::new(),
         kept: FastMap::default(),
@@ -593,6 +614,15 @@ pub fn run(
         sources: sources.len() as u64,
         decisions: counts,
         campaigns,
+        inventory_hints: fold
+            .unlisted
+            .iter()
+            .map(|(product, (sources, example))| InventoryHint {
+                product: product.clone(),
+                sources: sources.len() as u64,
+                example: example.clone(),
+            })
+            .collect(),
         elapsed_ms: started.elapsed().as_millis() as u64,
         store: None,
         inputs: stats,

@@ -57,6 +57,18 @@ pub struct Campaign {
     pub last_seen: Timestamp,
 }
 
+/// A product the inventory does not list, yet the server answered success to probes
+/// for it: the inventory may be wrong.
+#[derive(Debug, Clone, Serialize)]
+pub struct InventoryHint {
+    /// The product.
+    pub product: String,
+    /// Distinct sources whose probe for it got a success answer.
+    pub sources: u64,
+    /// One such request: `input:line "request" -> status`.
+    pub example: String,
+}
+
 /// Counts of decisions by kind.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DecisionCounts {
@@ -89,6 +101,8 @@ pub struct Summary {
     pub decisions: DecisionCounts,
     /// Top campaigns, by number of sources.
     pub campaigns: Vec<Campaign>,
+    /// Products the inventory does not list that answered success to probes.
+    pub inventory_hints: Vec<InventoryHint>,
     /// Wall-clock time of the analysis, in milliseconds.
     pub elapsed_ms: u64,
     /// The store written, if any.
@@ -245,6 +259,15 @@ pub fn write_terminal(
         "sources: {} ({} block, {} watch, {} ignore)",
         summary.sources, d.block, d.watch, d.ignore
     )?;
+
+    for h in &summary.inventory_hints {
+        writeln!(
+            w,
+            "inventory check: `{}` is not in the inventory, yet it answered success to {} source(s), e.g. {}: \
+             add it to the inventory if it runs here",
+            h.product, h.sources, h.example
+        )?;
+    }
 
     let mut blocks: Vec<&SourceSummary> = sources
         .iter()
