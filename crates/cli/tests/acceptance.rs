@@ -97,8 +97,16 @@ fn every_role_gets_its_decision_with_wordpress_in_the_inventory() {
 fn without_wordpress_in_the_inventory_its_probes_are_noise() {
     let (dir, log, roles) = corpus(60_000, 11);
     let cfg = write(dir.path(), "c.toml", NO_WP_CONFIG.as_bytes());
-    let (sources, _, code, stderr) = analyze_json(&["--no-store", "--config", &cfg, &log]);
+    let (sources, summary, code, stderr) = analyze_json(&["--no-store", "--config", &cfg, &log]);
     assert_eq!(code, 0, "{stderr}");
+    // The person is told once that WordPress answers although the inventory lacks it.
+    let hints = summary["inventory_hints"].as_array().unwrap();
+    assert!(
+        hints
+            .iter()
+            .any(|h| h["product"] == "wordpress" && h["sources"].as_u64().unwrap() > 3),
+        "{hints:?}"
+    );
     let mut checked = 0;
     for (ip, role) in &roles {
         if *role != Role::ScannerWordpress {
