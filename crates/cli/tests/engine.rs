@@ -1,7 +1,7 @@
-//! One input, every code path: the prefiltered engine agrees with exhaustive
+//! One input, every code path: the prefiltered, cached engine agrees with exhaustive
 //! evaluation on every line of a labelled corpus and of hostile variants of it.
 
-use scantriage_detect::{RuleSet, Scratch, Vocabulary};
+use scantriage_detect::{heuristics, RuleSet, Scratch, Vocabulary};
 use scantriage_ingest::{LogFormat, Parser, ParserConfig};
 use scantriage_testkit::{generate_bytes, CorpusConfig};
 
@@ -49,6 +49,13 @@ fn prefilter_never_misses_a_match() {
                 "line {}: {:?}",
                 n + 1,
                 String::from_utf8_lossy(&r.request_line)
+            );
+            // The cached suspicion agrees with a fresh evaluation too.
+            assert_eq!(
+                heuristics::suspicion(r, &s1),
+                heuristics::suspicion(r, &s2),
+                "line {}",
+                n + 1
             );
             matched_lines += usize::from(!fast.is_empty());
         }

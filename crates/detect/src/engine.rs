@@ -29,6 +29,39 @@ pub struct Scratch {
     header_cache: [HeaderCache; 2],
     /// How many decoding passes the uri needed (2 or more: multiply encoded).
     pub decode_passes: u32,
+    /// Prefilter hits and suspicion per request line.
+    line_cache: HashMap<Box<[u8]>, LineEntry, foldhash::fast::RandomState>,
+    key: Vec<u8>,
+    prepared: bool,
+    /// What the heuristics found suspicious in the request line alone.
+    pub(crate) line_suspicion: Option<&'static str>,
+}
+
+/// What the request-line cache keeps.
+#[derive(Debug)]
+struct LineEntry {
+    hits: Box<[SignatureIndex]>,
+    suspicion: Option<&'static str>,
+}
+
+/// Request lines cached per thread before the cache is cleared.
+const LINE_CACHE_ENTRIES: usize = 16_384;
+/// Longest cache key kept.
+const LINE_CACHE_MAX_LEN: usize = 1024;
+
+/// Adds rules to the candidates, once each per request.
+fn mark(
+    stamp: &mut [u32],
+    epoch: u32,
+    candidates: &mut Vec<SignatureIndex>,
+    rules: &[SignatureIndex],
+) {
+    for &r in rules {
+        if stamp[r as usize] != epoch {
+            stamp[r as usize] = epoch;
+            candidates.push(r);
+        }
+    }
 }
 
 /// Entries kept per header cache before it is cleared (bounds memory whatever the input).
@@ -220,13 +253,17 @@ impl RuleSet {
     }
 
     /// Appends the indices of the signatures `req` matches to `out` (sorted, unique).
+    ///
+    /// Prefilter hits are cached per thread: per request line (method, target and
+    /// protocol, with the target-only suspicion of [`crate::heuristics`]) and per user
+    /// agent and referer, since ordinary traffic repeats them. On a hit nothing is
+    /// decoded unless a candidate needs confirming.
     pub fn matches_into(
         &self,
         req: &HttpRequest<'_>,
         s: &mut Scratch,
         out: &mut Vec<SignatureIndex>,
     ) {
-        self.prepare(req, s);
         if s.stamp.len() != self.sigs.len() {
             s.stamp = vec![0; self.sigs.len()];
             s.epoch = 0;
@@ -237,61 +274,29 @@ impl RuleSet {
             s.epoch = 1;
         }
         s.candidates.clear();
-        for f in Field::ALL {
+        s.prepared = false;
+        self.line_candidates(req, s);
+        for (c, f) in [(0, Field::UserAgent), (1, Field::Referer)] {
             let Some((ac, owners)) = &self.prefilters[f as usize] else {
                 continue;
             };
-            if f == Field::Uri {
-                // One automaton serves path, uri and query. Usually the uri holds the
-                // other two whole, and one scan of it proposes every candidate.
-                let (p, u, q) = (&s.fields[0], &s.fields[1], &s.fields[2]);
-                let one = u.starts_with(p) && u.ends_with(q);
-                for (i, hay) in [u, p, q].into_iter().enumerate() {
-                    if i > 0 && one {
-                        break;
-                    }
-                    for m in ac.find_overlapping_iter(hay.as_slice()) {
-                        for &r in &owners[m.pattern().as_usize()] {
-                            if s.stamp[r as usize] != s.epoch {
-                                s.stamp[r as usize] = s.epoch;
-                                s.candidates.push(r);
-                            }
-                        }
-                    }
-                }
-                continue;
-            }
             let hay: &[u8] = Self::raw_field(req, f);
-            let cache = match f {
-                Field::UserAgent => Some(0),
-                Field::Referer => Some(1),
-                _ => None,
-            }
-            .filter(|_| hay.len() <= HEADER_CACHE_MAX_LEN);
-            if let Some(c) = cache {
+            if hay.len() <= HEADER_CACHE_MAX_LEN {
                 if let Some(hits) = s.header_cache[c].get(hay) {
-                    for &r in hits.iter() {
-                        if s.stamp[r as usize] != s.epoch {
-                            s.stamp[r as usize] = s.epoch;
-                            s.candidates.push(r);
-                        }
-                    }
+                    mark(&mut s.stamp, s.epoch, &mut s.candidates, hits);
                     continue;
                 }
             }
             let mut hits: Vec<SignatureIndex> = Vec::new();
             for m in ac.find_overlapping_iter(hay) {
                 for &r in &owners[m.pattern().as_usize()] {
-                    if cache.is_some() && !hits.contains(&r) {
+                    if !hits.contains(&r) {
                         hits.push(r);
-                    }
-                    if s.stamp[r as usize] != s.epoch {
-                        s.stamp[r as usize] = s.epoch;
-                        s.candidates.push(r);
                     }
                 }
             }
-            if let Some(c) = cache {
+            mark(&mut s.stamp, s.epoch, &mut s.candidates, &hits);
+            if hay.len() <= HEADER_CACHE_MAX_LEN {
                 if s.header_cache[c].len() >= HEADER_CACHE_ENTRIES {
                     s.header_cache[c].clear();
                 }
@@ -300,6 +305,9 @@ impl RuleSet {
         }
         if s.candidates.is_empty() {
             return;
+        }
+        if !s.prepared {
+            self.prepare(req, s);
         }
         let start = out.len();
         let cands = std::mem::take(&mut s.candidates);
@@ -312,6 +320,79 @@ impl RuleSet {
         out[start..].sort_unstable();
     }
 
+    /// Marks the candidates proposed by the request line (path, uri, query and the raw
+    /// line), from the cache or by decoding and scanning.
+    fn line_candidates(&self, req: &HttpRequest<'_>, s: &mut Scratch) {
+        // The request line decides method, target and protocol in access logs; where
+        // a format builds them apart (JSON logs), all four make the key.
+        let line: &[u8] = &req.request_line;
+        let (m, t, p) = (&*req.method, &*req.target, &*req.protocol);
+        let whole = !m.is_empty()
+            && line.len() == m.len() + 1 + t.len() + if p.is_empty() { 0 } else { 1 + p.len() }
+            && line.starts_with(m)
+            && &line[m.len() + 1..m.len() + 1 + t.len()] == t
+            && line.ends_with(p);
+        let mut key = std::mem::take(&mut s.key);
+        key.clear();
+        if whole || (m.is_empty() && t.is_empty()) {
+            key.extend_from_slice(line);
+        } else {
+            for part in [m, t, p, line] {
+                key.extend_from_slice(part);
+                key.push(0);
+            }
+        }
+        let cacheable = key.len() <= LINE_CACHE_MAX_LEN;
+        if cacheable {
+            if let Some(e) = s.line_cache.get(key.as_slice()) {
+                s.line_suspicion = e.suspicion;
+                mark(&mut s.stamp, s.epoch, &mut s.candidates, &e.hits);
+                s.key = key;
+                return;
+            }
+        }
+        self.prepare(req, s);
+        s.prepared = true;
+        let mut hits: Vec<SignatureIndex> = Vec::new();
+        let mut add = |ac: &AhoCorasick, owners: &[Vec<SignatureIndex>], hay: &[u8]| {
+            for m in ac.find_overlapping_iter(hay) {
+                for &r in &owners[m.pattern().as_usize()] {
+                    if !hits.contains(&r) {
+                        hits.push(r);
+                    }
+                }
+            }
+        };
+        if let Some((ac, owners)) = &self.prefilters[Field::Uri as usize] {
+            // One automaton serves path, uri and query. Usually the uri holds the
+            // other two whole, and one scan of it proposes every candidate.
+            let (p, u, q) = (&s.fields[0], &s.fields[1], &s.fields[2]);
+            add(ac, owners, u);
+            if !(u.starts_with(p) && u.ends_with(q)) {
+                add(ac, owners, p);
+                add(ac, owners, q);
+            }
+        }
+        if let Some((ac, owners)) = &self.prefilters[Field::Request as usize] {
+            add(ac, owners, line);
+        }
+        s.line_suspicion = crate::heuristics::line_suspicion(req, s);
+        mark(&mut s.stamp, s.epoch, &mut s.candidates, &hits);
+        if cacheable {
+            if s.line_cache.len() >= LINE_CACHE_ENTRIES {
+                s.line_cache.clear();
+            }
+            s.line_cache.insert(
+                key.as_slice().into(),
+                LineEntry {
+                    hits: hits.into_boxed_slice(),
+                    suspicion: s.line_suspicion,
+                },
+            );
+        }
+        s.key = key;
+    }
+
     /// Like [`matches_into`](Self::matches_into) but evaluates every signature exactly,
     /// without the prefilter: slow, the reference the prefilter must agree with.
     pub fn matches_exhaustive_into(
@@ -321,6 +402,7 @@ impl RuleSet {
         out: &mut Vec<SignatureIndex>,
     ) {
         self.prepare(req, s);
+        s.line_suspicion = crate::heuristics::line_suspicion(req, s);
         for (i, sig) in self.sigs.iter().enumerate() {
             if self.confirm(sig, req, s) {
                 out.push(i as SignatureIndex);

@@ -40,8 +40,26 @@ const METHODS: &[&[u8]] = &[
 ];
 
 /// Why an unmatched request looks suspicious, or `None`. Call after matching, with the
-/// same scratch (it holds the decoded fields).
+/// same scratch (it holds what the request line alone revealed).
 pub fn suspicion(req: &HttpRequest<'_>, s: &Scratch) -> Option<&'static str> {
+    if s.line_suspicion.is_some() {
+        return s.line_suspicion;
+    }
+    if has_expression(&req.user_agent) || has_expression(&req.referer) {
+        return Some(EXPRESSION);
+    }
+    None
+}
+
+const EXPRESSION: &str = "expression syntax (`${` or `#{`) in a request field";
+
+fn has_expression(v: &[u8]) -> bool {
+    memchr::memchr_iter(b'{', v).any(|i| i > 0 && matches!(v[i - 1], b'$' | b'#'))
+}
+
+/// The part of [`suspicion`] that depends on the request line alone (method, target,
+/// protocol), computed from the decoded fields in `s`.
+pub(crate) fn line_suspicion(req: &HttpRequest<'_>, s: &Scratch) -> Option<&'static str> {
     if !req.is_http() {
         return (!req.request_line.is_empty()).then_some("request line is not HTTP");
     }
@@ -58,10 +76,8 @@ pub fn suspicion(req: &HttpRequest<'_>, s: &Scratch) -> Option<&'static str> {
     if s.field(Field::Query).len() > 2048 {
         return Some("query string longer than 2048 bytes");
     }
-    let expr =
-        |v: &[u8]| memchr::memchr_iter(b'{', v).any(|i| i > 0 && matches!(v[i - 1], b'$' | b'#'));
-    if expr(uri) || expr(&req.user_agent) || expr(&req.referer) {
-        return Some("expression syntax (`${` or `#{`) in a request field");
+    if has_expression(uri) {
+        return Some(EXPRESSION);
     }
     None
 }
