@@ -5,6 +5,8 @@
 //! exact. [`Assessor`] gives one request its [`Verdict`](scantriage_core::Verdict)
 //! from the inventory and the server's answer; [`Profile`] accumulates what one source
 //! did; [`Policy`] turns a profile into a decision with reasons a person can check.
+//! [`waves`] finds new exploit waves among the requests no signature recognises and
+//! drafts signatures for them.
 
 #![warn(missing_docs)]
 
@@ -12,11 +14,12 @@ mod inventory;
 mod policy;
 mod profile;
 mod verdict;
+pub mod waves;
 
 pub use inventory::{Inventory, InventoryError, Product};
 pub use policy::{Outcome, Policy, PolicyConfig};
 pub use profile::{Class, Evidence, LoginWindow, Observation, Profile, SignatureStat, CLASSES};
-pub use verdict::{Assessment, Assessor, Why};
+pub use verdict::{Assessment, Assessor, VulnMatch, Why};
 
 #[cfg(test)]
 mod tests;

@@ -160,8 +160,9 @@ impl Policy {
             acc.block(
                 c.block_urgent_secs,
                 format!(
-                    "{} urgent finding(s){}",
+                    "{} urgent finding(s){}{}",
                     n(Class::Urgent),
+                    p.urgent_why.map_or(String::new(), |w| format!(": {w}")),
                     example(Class::Urgent)
                 ),
             );

@@ -142,6 +142,8 @@ pub struct Profile {
     pub example_sigs: [Option<SignatureIndex>; CLASSES],
     /// Why the first unknown request was unknown.
     pub unknown_why: Option<&'static str>,
+    /// Why the first urgent request was urgent.
+    pub urgent_why: Option<&'static str>,
     /// Login attempts.
     pub login: LoginWindow,
     /// Exploit payloads for software this server does not run.
@@ -161,6 +163,7 @@ impl Profile {
             examples: Default::default(),
             example_sigs: [None; CLASSES],
             unknown_why: None,
+            urgent_why: None,
             login: LoginWindow::default(),
             noise_exploits: 0,
         }
@@ -235,8 +238,10 @@ impl Profile {
         if self.examples[c].is_none() {
             self.examples[c] = Some(evidence());
             self.example_sigs[c] = sigs.first().copied();
-            if class == Class::Unknown {
-                self.unknown_why = why;
+            match class {
+                Class::Unknown => self.unknown_why = why,
+                Class::Urgent => self.urgent_why = why,
+                _ => {}
             }
         }
     }

@@ -3,6 +3,62 @@
 use crate::Inventory;
 use scantriage_core::{Category, HttpRequest, Severity, SignatureIndex, Verdict};
 use scantriage_detect::{RuleSet, Signature};
+use std::collections::HashMap;
+
+/// A CVE named by a signature that affects the installed version of a product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VulnMatch {
+    /// The CVE id.
+    pub cve: String,
+    /// The affected product.
+    pub product: String,
+    /// The installed version.
+    pub installed: String,
+    /// The package it comes from, when packaged.
+    pub package: Option<String>,
+    /// The version that fixes it, when one is known.
+    pub fixed: Option<String>,
+    /// The CVE is in the CISA Known Exploited Vulnerabilities catalog.
+    pub known_exploited: bool,
+    /// The explanation carried by [`Why::VulnerableVersion`].
+    pub reason: &'static str,
+}
+
+impl VulnMatch {
+    /// A match, with its explanation built once. The text is leaked on purpose so that
+    /// [`Why`] stays `Copy` and the hot path allocates nothing: this is done once per
+    /// vulnerable signature at startup, a bounded amount.
+    pub fn new(
+        cve: &str,
+        product: &str,
+        installed: &str,
+        package: Option<&str>,
+        fixed: Option<&str>,
+        known_exploited: bool,
+    ) -> VulnMatch {
+        let pkg = package.map_or(String::new(), |p| format!(" (package {p})"));
+        let fix = fixed.map_or("no fixed version known yet".to_string(), |f| {
+            format!("fixed in {f}: upgrade")
+        });
+        let kev = if known_exploited {
+            " (known exploited, CISA KEV)"
+        } else {
+            ""
+        };
+        let reason = format!(
+            "probe for {cve}{kev}, which affects {product} {installed} installed here{pkg}; {fix}"
+        );
+        VulnMatch {
+            cve: cve.into(),
+            product: product.into(),
+            installed: installed.into(),
+            package: package.map(str::to_string),
+            fixed: fixed.map(str::to_string),
+            known_exploited,
+            reason: Box::leak(reason.into_boxed_str()),
+        }
+    }
+}
 
 /// Why a request got its verdict (a fixed vocabulary, so the hot path allocates nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,6 +91,9 @@ pub enum Why {
     ExploitAnswered,
     /// No signature, but a heuristic found it suspicious.
     Suspicious(&'static str),
+    /// A relevant probe for a CVE that affects the installed version (the text names
+    /// the CVE, the installed version and the fixing version).
+    VulnerableVersion(&'static str),
 }
 
 impl Why {
@@ -58,7 +117,7 @@ impl Why {
             Why::ExploitAnswered => {
                 "exploit for software this server runs got a success answer: possible compromise"
             }
-            Why::Suspicious(s) => s,
+            Why::Suspicious(s) | Why::VulnerableVersion(s) => s,
         }
     }
 }
@@ -81,6 +140,7 @@ pub struct Assessment {
 pub struct Assessor<'a> {
     rules: &'a RuleSet,
     inventory: &'a Inventory,
+    vulnerable: Option<&'a HashMap<SignatureIndex, VulnMatch>>,
 }
 
 fn is_success(status: u16) -> bool {
@@ -90,7 +150,37 @@ fn is_success(status: u16) -> bool {
 impl<'a> Assessor<'a> {
     /// An assessor for these rules and this inventory.
     pub fn new(rules: &'a RuleSet, inventory: &'a Inventory) -> Self {
-        Assessor { rules, inventory }
+        Assessor {
+            rules,
+            inventory,
+            vulnerable: None,
+        }
+    }
+
+    /// Adds the signatures whose CVEs affect an installed version (computed once at
+    /// startup): their relevant probes become `urgent`.
+    pub fn with_vulnerable(mut self, map: &'a HashMap<SignatureIndex, VulnMatch>) -> Self {
+        self.vulnerable = (!map.is_empty()).then_some(map);
+        self
+    }
+
+    /// The verdict of signature `i`: [`Assessor::signature_verdict`], raised to
+    /// `urgent` when the probe is relevant and one of the signature's CVEs affects the
+    /// installed version.
+    pub fn indexed_verdict(
+        &self,
+        i: SignatureIndex,
+        sig: &Signature,
+        status: u16,
+        front_page: bool,
+    ) -> (Verdict, Why) {
+        let (v, why) = self.signature_verdict(sig, status, front_page);
+        if v == Verdict::Relevant {
+            if let Some(m) = self.vulnerable.and_then(|m| m.get(&i)) {
+                return (Verdict::Urgent, Why::VulnerableVersion(m.reason));
+            }
+        }
+        (v, why)
     }
 
     /// The verdict one signature gives a request with this status. `front_page` says
@@ -184,7 +274,7 @@ impl<'a> Assessor<'a> {
         let front_page = matches!(path, b"/" | b"/index.php" | b"/index.html" | b"/index.htm");
         for &i in matched.iter() {
             let sig = self.rules.get(i);
-            let (v, why) = self.signature_verdict(sig, req.status, front_page);
+            let (v, why) = self.indexed_verdict(i, sig, req.status, front_page);
             if (v, sig.category, sig.severity) > (best.verdict, best.category, best.severity) {
                 best = Assessment {
                     verdict: v,

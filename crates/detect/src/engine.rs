@@ -72,7 +72,9 @@ const HEADER_CACHE_MAX_LEN: usize = 512;
 type HeaderCache = HashMap<Box<[u8]>, Box<[SignatureIndex]>, foldhash::fast::RandomState>;
 
 impl Scratch {
-    /// The prepared (lowercased, decoded) value of a field for the last request.
+    /// The prepared (lowercased, decoded) value of a field, as decoded for the last
+    /// request that needed decoding: a request line found in the cache with no
+    /// candidate to confirm is not decoded again, so read this only after a match.
     pub fn field(&self, f: Field) -> &[u8] {
         &self.fields[f as usize]
     }

@@ -66,6 +66,10 @@ pub static PRODUCTS: &[(&str, &[&str])] = &[
     ("router", &[]),
     ("cgi", &["cgi-bin"]),
     ("git", &[]),
+    ("openssh", &["ssh", "sshd", "openssh-server"]),
+    ("mysql", &["mariadb"]),
+    ("postgresql", &["postgres"]),
+    ("redis", &[]),
 ];
 
 /// Resolves product names and aliases to canonical names.
