@@ -122,6 +122,7 @@ fn benches(c: &mut Criterion) {
         threads,
         keep_findings: false,
         progress: false,
+        vulnerable: Default::default(),
     };
     let (opts_1, opts_all) = (options(1), options(0));
 

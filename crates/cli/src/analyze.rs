@@ -6,6 +6,7 @@
 
 use crate::config::Config;
 use anyhow::{Context, Result};
+use scantriage_assess::waves::{self, Answer, WaveDetector, WaveEvent};
 use scantriage_assess::{Assessor, Evidence, Observation, Policy, Profile, Why};
 use scantriage_core::{
     escape_for_display, Category, Decision, DecisionKind, Finding, HttpRequest, Severity,
@@ -13,7 +14,10 @@ use scantriage_core::{
 };
 use scantriage_detect::{heuristics, RuleSet, Scratch};
 use scantriage_ingest::{Chunk, ChunkReader, LogFormat, Parser, ParserConfig};
-use scantriage_report::{Campaign, DecisionCounts, InputStats, InventoryHint, Summary};
+use scantriage_report::{
+    At, Campaign, CampaignObject, DecisionCounts, DraftRef, EmergingCampaign, Growth, HourCount,
+    InputStats, InventoryHint, SignatureCampaign, Summary, TargetCampaign, WaveSummary, Window,
+};
 use scantriage_store::{Checkpoint, RunRecord, Store};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
@@ -43,6 +47,8 @@ pub struct Options {
     pub keep_findings: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Signatures whose CVEs affect an installed version: their relevant probes are urgent.
+    pub vulnerable: HashMap<SignatureIndex, scantriage_assess::VulnMatch>,
 }
 
 /// The outcome of a run.
@@ -70,6 +76,13 @@ struct Ev {
     sig_len: u16,
     scripted: bool,
     finding: u32,
+    status: u16,
+    /// Template hash of a request without a signature (0: none, see [`waves`]).
+    wave: u64,
+    /// Method code ([`waves::method_code`]), for `wave` events.
+    method: u8,
+    /// Index in the chunk's `wave_spans` of the template and request text (or `u32::MAX`).
+    wave_text: u32,
 }
 
 struct FindingRec {
@@ -89,6 +102,28 @@ struct ChunkResult {
     errors: u64,
     first_errors: Vec<String>,
     end_offset: u64,
+    /// Texts of wave events, one arena per chunk (no allocation per line once warm).
+    wave_arena: String,
+    /// (template start, request start, end) in `wave_arena`.
+    wave_spans: Vec<(u32, u32, u32)>,
+}
+
+fn memchr_q(t: &[u8]) -> Option<usize> {
+    t.iter().position(|&b| b == b'?')
+}
+
+/// Served requests per chunk whose text is handed to the fold (examples for drafts).
+const SERVED_TEXTS_PER_CHUNK: u32 = 4;
+
+/// Appends `bytes` to `out` escaped for display (see `escape_for_display`), at most `max` chars.
+fn push_escaped(out: &mut String, bytes: &[u8], max: usize) {
+    let cut = &bytes[..bytes.len().min(max)];
+    match std::str::from_utf8(cut) {
+        Ok(s) if bytes.len() <= max && s.bytes().all(|b| (0x20..0x7f).contains(&b)) => {
+            out.push_str(s)
+        }
+        _ => out.push_str(&escape_for_display(bytes, max)),
+    }
 }
 
 struct Worker<'a> {
@@ -97,7 +132,24 @@ struct Worker<'a> {
     assessor: Assessor<'a>,
     scratch: Scratch,
     matched: Vec<SignatureIndex>,
+    /// Compute path templates for the wave detector.
+    waves: bool,
+    /// The template of the last request given to `template_of`.
+    template: Vec<u8>,
+    /// Raw target → (template hash, template); 0 for targets that never form waves.
+    templates: TemplateCache,
+    decoded: Vec<u8>,
+    normalized: Vec<u8>,
+    query: Vec<u8>,
+    tmp: Vec<u8>,
 }
+
+type TemplateCache = FastMap<Box<[u8]>, (u64, Box<[u8]>)>;
+
+/// Targets whose template a worker remembers before it clears the cache.
+const TEMPLATE_CACHE_ENTRIES: usize = 8192;
+/// Longest target cached.
+const TEMPLATE_CACHE_MAX_LEN: usize = 512;
 
 fn request_text(req: &HttpRequest<'_>) -> String {
     if req.is_http() {
@@ -111,11 +163,54 @@ fn request_text(req: &HttpRequest<'_>) -> String {
 }
 
 impl Worker<'_> {
+    /// The template hash of a raw request target (decoded and normalised as the
+    /// signatures see it), with the template in `self.template`; `None` when the path
+    /// never forms waves. Repeated targets come from a small cache.
+    fn template_of(&mut self, target: &[u8]) -> Option<u64> {
+        use scantriage_detect::normalize::{decode_into, normalize_path};
+        if let Some((h, t)) = self.templates.get(target) {
+            self.template.clear();
+            self.template.extend_from_slice(t);
+            return (*h != 0).then_some(*h);
+        }
+        let q = memchr_q(target);
+        let (mut path, query) = match q {
+            Some(i) => (&target[..i], &target[i + 1..]),
+            None => (target, &b""[..]),
+        };
+        for scheme in [&b"http://"[..], b"https://"] {
+            if path.len() >= scheme.len() && path[..scheme.len()].eq_ignore_ascii_case(scheme) {
+                let rest = &path[scheme.len()..];
+                path = rest
+                    .iter()
+                    .position(|&b| b == b'/')
+                    .map_or(&b""[..], |i| &rest[i..]);
+            }
+        }
+        decode_into(path, usize::MAX, &mut self.decoded, &mut self.tmp);
+        normalize_path(&self.decoded, &mut self.normalized);
+        decode_into(query, 0, &mut self.query, &mut self.tmp);
+        let h = if waves::template_into(&self.normalized, &self.query, &mut self.template) {
+            waves::template_hash(&self.template)
+        } else {
+            0
+        };
+        if target.len() <= TEMPLATE_CACHE_MAX_LEN {
+            if self.templates.len() >= TEMPLATE_CACHE_ENTRIES {
+                self.templates.clear();
+            }
+            self.templates
+                .insert(target.into(), (h, self.template.as_slice().into()));
+        }
+        (h != 0).then_some(h)
+    }
+
     fn process(&mut self, chunk: &Chunk) -> ChunkResult {
         let mut r = ChunkResult {
             end_offset: chunk.end_offset,
             ..Default::default()
         };
+        let mut served_texts = 0;
         for line in chunk.lines() {
             r.lines += 1;
             r.long_lines += u64::from(line.truncated);
@@ -144,6 +239,36 @@ impl Worker<'_> {
             } else {
                 None
             };
+            // Requests without a signature feed the wave detector: their template's hash,
+            // and its text only when the fold may need it (failures, a few successes).
+            let (mut wave, mut wave_text) = (0, u32::MAX);
+            let answer = Answer::of(req.status);
+            // A scanning tool's fingerprint (its user agent) says who asks, not what for:
+            // such requests still feed the wave detector.
+            let path_unknown = self
+                .matched
+                .iter()
+                .all(|&s| self.rules.get(s).category == Category::Scanner);
+            if self.waves && path_unknown && req.is_http() && answer.is_some() {
+                if let Some(hash) = self.template_of(&req.target) {
+                    wave = hash;
+                    let want = answer == Some(Answer::Failed) || {
+                        served_texts += 1;
+                        served_texts <= SERVED_TEXTS_PER_CHUNK
+                    };
+                    if want {
+                        let a = &mut r.wave_arena;
+                        let start = a.len() as u32;
+                        push_escaped(a, &self.template, waves::MAX_TEMPLATE + 8);
+                        let mid = a.len() as u32;
+                        push_escaped(a, &req.method, 16);
+                        a.push(' ');
+                        push_escaped(a, &req.target, 300);
+                        r.wave_spans.push((start, mid, a.len() as u32));
+                        wave_text = (r.wave_spans.len() - 1) as u32;
+                    }
+                }
+            }
             let a = self.assessor.assess(&req, &mut self.matched, suspicion);
             let sig_start = r.sigs.len() as u32;
             r.sigs.extend_from_slice(&self.matched);
@@ -169,27 +294,153 @@ impl Worker<'_> {
                 sig_len: self.matched.len().min(u16::MAX as usize) as u16,
                 scripted: req.referer.is_empty(),
                 finding,
+                status: req.status,
+                wave,
+                method: if wave != 0 {
+                    waves::method_code(&req.method)
+                } else {
+                    0
+                },
+                wave_text,
             });
         }
         r
     }
 }
 
+/// Windows kept per campaign (older activity still counts in the totals).
+const MAX_WINDOWS: usize = 512;
+
+struct WinAcc {
+    idx: i64,
+    sources: u64,
+    networks: u64,
+    requests: u64,
+}
+
+/// Findings of one signature (or one target) across sources.
 #[derive(Default)]
 struct CampaignAcc {
-    sources: HashSet<IpAddr>,
+    /// Source → the last window in which it was counted.
+    sources: FastMap<IpAddr, i64>,
+    /// Network → the last window in which it was counted (only with campaigns on).
+    nets: FastMap<u128, i64>,
+    windows: Vec<WinAcc>,
     requests: u64,
     verdict: Verdict,
+    by_verdict: [u64; 5],
     first: Option<Timestamp>,
     last: Option<Timestamp>,
+    /// Requests per signature (targets only).
+    sigs: FastMap<SignatureIndex, u64>,
+}
+
+impl CampaignAcc {
+    /// Counts one request; `window` is `Some(index)` when campaigns are on.
+    fn add(&mut self, ev: &Ev, window: Option<i64>) {
+        self.requests += 1;
+        self.verdict = self.verdict.max(ev.verdict);
+        self.by_verdict[ev.verdict as usize] += 1;
+        self.first = Some(self.first.map_or(ev.time, |t| t.min(ev.time)));
+        self.last = Some(self.last.map_or(ev.time, |t| t.max(ev.time)));
+        let Some(idx) = window else {
+            self.sources.entry(ev.source).or_insert(i64::MIN);
+            return;
+        };
+        let w = match self.windows.binary_search_by_key(&idx, |w| w.idx) {
+            Ok(i) => Some(i),
+            Err(i) if self.windows.len() < MAX_WINDOWS => {
+                self.windows.insert(
+                    i,
+                    WinAcc {
+                        idx,
+                        sources: 0,
+                        networks: 0,
+                        requests: 0,
+                    },
+                );
+                Some(i)
+            }
+            Err(_) => None,
+        };
+        // A source (network) counts once per window; events out of time order may be
+        // missed in a window's count, never in the totals.
+        let s = self.sources.entry(ev.source).or_insert(i64::MIN);
+        let new_source = *s < idx;
+        *s = (*s).max(idx);
+        let n = self
+            .nets
+            .entry(waves::network_of(ev.source))
+            .or_insert(i64::MIN);
+        let new_net = *n < idx;
+        *n = (*n).max(idx);
+        if let Some(i) = w {
+            let w = &mut self.windows[i];
+            w.requests += 1;
+            w.sources += u64::from(new_source);
+            w.networks += u64::from(new_net);
+        }
+    }
+
+    fn growth(&self, end_idx: i64) -> Growth {
+        let count = |idx: i64| {
+            self.windows
+                .binary_search_by_key(&idx, |w| w.idx)
+                .map_or(0, |i| self.windows[i].sources)
+        };
+        let (last, prev) = (count(end_idx), count(end_idx - 1));
+        let hours = match (self.first, self.last) {
+            (Some(a), Some(b)) => ((b.unix_ms - a.unix_ms) as f64 / 3_600_000.0).max(1.0),
+            _ => 1.0,
+        };
+        Growth {
+            sources_last_window: last,
+            sources_prev_window: prev,
+            ratio: (prev > 0).then(|| ((last as f64 / prev as f64) * 100.0).round() / 100.0),
+            sources_per_hour: ((self.sources.len() as f64 / hours) * 100.0).round() / 100.0,
+        }
+    }
+
+    fn windows(&self, window_secs: i64, offset_min: i16) -> Vec<Window> {
+        self.windows
+            .iter()
+            .map(|w| Window {
+                start: Timestamp {
+                    unix_ms: w.idx * window_secs * 1000,
+                    offset_min,
+                },
+                sources: w.sources,
+                networks: w.networks,
+                requests: w.requests,
+            })
+            .collect()
+    }
+}
+
+/// What the fold knows of one source.
+struct SourceState {
+    profile: Profile,
+    /// It was served an ordinary page (a reader): it never counts towards a wave.
+    reader: bool,
 }
 
 /// The state folded in input order.
 struct Fold<'a> {
     cfg: &'a Config,
     rules: &'a RuleSet,
-    profiles: FastMap<IpAddr, Profile>,
+    profiles: FastMap<IpAddr, SourceState>,
     campaigns: FastMap<SignatureIndex, CampaignAcc>,
+    /// Per target id (see `target_names`), with campaigns on.
+    targets: Vec<CampaignAcc>,
+    target_names: Vec<String>,
+    /// Target ids per signature.
+    sig_targets: Vec<Vec<u16>>,
+    /// The new-wave detector, with campaigns on.
+    waves: Option<WaveDetector>,
+    /// Template hash of the front page (`/`), which does not make a source a reader.
+    root: u64,
+    /// Latest event time.
+    latest: Option<Timestamp>,
     /// Products the inventory does not list that answered success: (sources, example).
     unlisted: BTreeMap<String, (HashSet<IpAddr>, String)>,
     by_verdict: [u64; 5],
@@ -201,8 +452,13 @@ struct Fold<'a> {
 impl Fold<'_> {
     fn apply(&mut self, input: u32, input_name: &str, r: ChunkResult) {
         let mut recs: Vec<Option<FindingRec>> = r.findings.into_iter().map(Some).collect();
+        let rich = self.waves.is_some();
+        let window_secs = self.cfg.campaigns.waves.window_secs.max(1);
         for ev in &r.events {
             self.by_verdict[ev.verdict as usize] += 1;
+            if rich {
+                self.latest = Some(self.latest.map_or(ev.time, |t| t.max(ev.time)));
+            }
             let sigs = &r.sigs[ev.sig_start as usize..ev.sig_start as usize + ev.sig_len as usize];
             let rec = (ev.finding != u32::MAX)
                 .then(|| recs[ev.finding as usize].take())
@@ -211,10 +467,13 @@ impl Fold<'_> {
                 Why::Suspicious(s) => s,
                 w => w.text(),
             });
-            let p = self
+            let st = self
                 .profiles
                 .entry(ev.source)
-                .or_insert_with(|| Profile::new(ev.time));
+                .or_insert_with(|| SourceState {
+                    profile: Profile::new(ev.time),
+                    reader: false,
+                });
             let o = Observation {
                 time: ev.time,
                 verdict: ev.verdict,
@@ -224,7 +483,7 @@ impl Fold<'_> {
                 scripted: ev.scripted,
                 why,
             };
-            p.observe(&o, &self.cfg.policy, || {
+            st.profile.observe(&o, &self.cfg.policy, || {
                 let f = rec.as_ref().expect("findings carry a record");
                 Evidence {
                     input,
@@ -234,6 +493,32 @@ impl Fold<'_> {
                     status: f.status,
                 }
             });
+            if ev.wave != 0 {
+                if let Some(w) = self.waves.as_mut() {
+                    let (template_text, request) = match r.wave_spans.get(ev.wave_text as usize) {
+                        Some(&(a, b, c)) => (
+                            &r.wave_arena[a as usize..b as usize],
+                            &r.wave_arena[b as usize..c as usize],
+                        ),
+                        None => ("", ""),
+                    };
+                    w.observe(&WaveEvent {
+                        template: ev.wave,
+                        time: ev.time,
+                        source: ev.source,
+                        status: ev.status,
+                        method: ev.method,
+                        reader: st.reader,
+                        input,
+                        line: ev.line,
+                        template_text,
+                        request,
+                    });
+                    if ev.wave != self.root && Answer::of(ev.status) == Some(Answer::Served) {
+                        st.reader = true;
+                    }
+                }
+            }
             let Some(f) = rec else { continue };
             if f.why == Why::SuccessForUnlisted {
                 for &s in sigs {
@@ -253,13 +538,24 @@ impl Fold<'_> {
                     }
                 }
             }
+            let window = rich.then(|| ev.time.unix_secs().div_euclid(window_secs));
             for &s in sigs {
-                let c = self.campaigns.entry(s).or_default();
-                c.sources.insert(ev.source);
-                c.requests += 1;
-                c.verdict = c.verdict.max(ev.verdict);
-                c.first = Some(c.first.map_or(ev.time, |t| t.min(ev.time)));
-                c.last = Some(c.last.map_or(ev.time, |t| t.max(ev.time)));
+                self.campaigns.entry(s).or_default().add(ev, window);
+            }
+            if rich && ev.verdict > Verdict::Benign {
+                let mut seen: [u16; 8] = [u16::MAX; 8];
+                let mut n = 0;
+                for &s in sigs {
+                    for &t in &self.sig_targets[s as usize] {
+                        if !seen[..n].contains(&t) && n < seen.len() {
+                            seen[n] = t;
+                            n += 1;
+                            let acc = &mut self.targets[t as usize];
+                            acc.add(ev, window);
+                        }
+                        *self.targets[t as usize].sigs.entry(s).or_default() += 1;
+                    }
+                }
             }
             let keep = self.keep_findings && {
                 let kept = self.kept.entry(ev.source).or_default();
@@ -295,6 +591,52 @@ impl Fold<'_> {
     }
 }
 
+/// Reads the site's own paths: one per line (`#` comments), or a sitemap's `<loc>` URLs.
+/// A full URL counts by its path; `dir/index.html` also marks `dir/` as served.
+pub fn read_site_paths(text: &str) -> Vec<String> {
+    let strip = |u: &str| -> String {
+        let u = u.trim();
+        let rest = u
+            .strip_prefix("https://")
+            .or_else(|| u.strip_prefix("http://"));
+        let p = match rest {
+            Some(r) => r.find('/').map_or("/", |i| &r[i..]),
+            None => u.trim_start_matches('.'),
+        };
+        if p.starts_with('/') {
+            p.to_string()
+        } else {
+            format!("/{p}")
+        }
+    };
+    let mut out = Vec::new();
+    if text.contains("<loc>") {
+        for part in text.split("<loc>").skip(1) {
+            if let Some(end) = part.find("</loc>") {
+                out.push(strip(&part[..end].replace("&amp;", "&")));
+            }
+        }
+    } else {
+        for line in text.lines() {
+            let l = line.trim();
+            if !l.is_empty() && !l.starts_with('#') {
+                out.push(strip(l));
+            }
+        }
+    }
+    let dirs: Vec<String> = out
+        .iter()
+        .filter_map(|p| {
+            ["/index.html", "/index.htm", "/index.php"]
+                .iter()
+                .find_map(|i| p.strip_suffix(&i[1..]))
+                .map(str::to_string)
+        })
+        .collect();
+    out.extend(dirs);
+    out
+}
+
 fn fingerprint(prefix: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in prefix {
@@ -327,11 +669,52 @@ pub fn run(
         n => n,
     };
     let assessor_inv = &cfg.inventory;
+    let rich = cfg.campaigns.enabled;
+    let mut target_names: Vec<String> = Vec::new();
+    let sig_targets: Vec<Vec<u16>> = rules
+        .signatures()
+        .iter()
+        .map(|s| {
+            s.targets
+                .iter()
+                .map(|t| match target_names.iter().position(|n| n == t) {
+                    Some(i) => i as u16,
+                    None => {
+                        target_names.push(t.clone());
+                        (target_names.len() - 1) as u16
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let detector = if rich {
+        let mut d = WaveDetector::new(cfg.campaigns.waves.clone());
+        for f in &cfg.campaigns.site_paths {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("campaigns.site_paths: cannot read {}", f.display()))?;
+            for p in read_site_paths(&text) {
+                d.seed_served(&p);
+            }
+        }
+        Some(d)
+    } else {
+        None
+    };
+    let mut root_buf = Vec::new();
+    waves::template_into(b"/", b"", &mut root_buf);
     let mut fold = Fold {
         cfg,
         rules,
         profiles: FastMap::default(),
         campaigns: FastMap::default(),
+        targets: (0..target_names.len())
+            .map(|_| CampaignAcc::default())
+            .collect(),
+        target_names,
+        sig_targets,
+        waves: detector,
+        root: waves::template_hash(&root_buf),
+        latest: None,
         unlisted: BTreeMap::new(),
         by_verdict: [0; 5],
         findings: Vec::new(),
@@ -439,9 +822,17 @@ pub fn run(
                         let mut w = Worker {
                             parser,
                             rules,
-                            assessor: Assessor::new(rules, assessor_inv),
+                            assessor: Assessor::new(rules, assessor_inv)
+                                .with_vulnerable(&opts.vulnerable),
                             scratch: Scratch::default(),
                             matched: Vec::new(),
+                            waves: rich,
+                            template: Vec::new(),
+                            templates: TemplateCache::default(),
+                            decoded: Vec::new(),
+                            normalized: Vec::new(),
+                            query: Vec::new(),
+                            tmp: Vec::new(),
                         };
                         loop {
                             let job = work_rx.lock().expect("queue lock").recv();
@@ -518,6 +909,7 @@ pub fn run(
     // Decisions.
     let policy = Policy::new(cfg.policy.clone());
     let ips: Vec<IpAddr> = fold.profiles.keys().copied().collect();
+    let (campaign_objects, wave_summary) = campaign_view(&fold, &names)?;
     let earlier = match store {
         Some(s) => s.load_sources(&ips)?,
         None => HashMap::new(),
@@ -525,7 +917,8 @@ pub fn run(
     let mut sources = Vec::with_capacity(fold.profiles.len());
     let mut decisions = Vec::new();
     let mut counts = DecisionCounts::default();
-    for (ip, p) in &fold.profiles {
+    for (ip, st) in &fold.profiles {
+        let p = &st.profile;
         let earlier_blocks = earlier
             .get(ip)
             .map_or(0, |s| u32::from(s.decision == DecisionKind::Block));
@@ -614,6 +1007,8 @@ pub fn run(
         sources: sources.len() as u64,
         decisions: counts,
         campaigns,
+        waves: wave_summary,
+        campaign_objects,
         inventory_hints: fold
             .unlisted
             .iter()
@@ -634,6 +1029,199 @@ pub fn run(
         decisions,
         checkpoints,
     })
+}
+
+/// Campaign objects (by target, by signature, emerging) and the wave counters; writes
+/// drafted signatures when a drafts directory is configured.
+fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObject>, WaveSummary)> {
+    let Some(det) = &fold.waves else {
+        return Ok((Vec::new(), WaveSummary::default()));
+    };
+    let cfg = fold.cfg;
+    let rules = fold.rules;
+    let window_secs = cfg.campaigns.waves.window_secs.max(1);
+    let latest = fold.latest.unwrap_or_default();
+    let end_idx = latest.unix_secs().div_euclid(window_secs);
+    let offset = latest.offset_min;
+    let mut out = Vec::new();
+
+    let mut targets: Vec<TargetCampaign> = fold
+        .targets
+        .iter()
+        .zip(&fold.target_names)
+        .filter(|(c, _)| c.requests > 0)
+        .map(|(c, name)| {
+            let mut sigs: Vec<(&SignatureIndex, &u64)> = c.sigs.iter().collect();
+            sigs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            TargetCampaign {
+                target: name.clone(),
+                installed: cfg.inventory.has(name),
+                verdict: c.verdict,
+                by_verdict: c.by_verdict.into(),
+                sources: c.sources.len() as u64,
+                networks: c.nets.len() as u64,
+                requests: c.requests,
+                first_seen: c.first.unwrap_or_default(),
+                last_seen: c.last.unwrap_or_default(),
+                signatures: sigs
+                    .iter()
+                    .take(5)
+                    .map(|(&s, _)| rules.get(s).id.clone())
+                    .collect(),
+                growth: c.growth(end_idx),
+                windows: c.windows(window_secs, offset),
+            }
+        })
+        .collect();
+    targets.sort_by(|a, b| {
+        b.sources
+            .cmp(&a.sources)
+            .then(b.requests.cmp(&a.requests))
+            .then(a.target.cmp(&b.target))
+    });
+    out.extend(targets.into_iter().map(CampaignObject::Target));
+
+    let mut sigs: Vec<SignatureCampaign> = fold
+        .campaigns
+        .iter()
+        .filter(|(_, c)| c.verdict > Verdict::Benign)
+        .map(|(&s, c)| {
+            let sig = rules.get(s);
+            SignatureCampaign {
+                signature: sig.id.clone(),
+                name: sig.name.clone(),
+                targets: sig.targets.clone(),
+                category: sig.category.to_string(),
+                cves: sig.cves.clone(),
+                verdict: c.verdict,
+                sources: c.sources.len() as u64,
+                networks: c.nets.len() as u64,
+                requests: c.requests,
+                first_seen: c.first.unwrap_or_default(),
+                last_seen: c.last.unwrap_or_default(),
+                growth: c.growth(end_idx),
+                windows: c.windows(window_secs, offset),
+            }
+        })
+        .collect();
+    sigs.sort_by(|a, b| {
+        b.sources
+            .cmp(&a.sources)
+            .then(b.requests.cmp(&a.requests))
+            .then(a.signature.cmp(&b.signature))
+    });
+    out.extend(sigs.into_iter().map(CampaignObject::Signature));
+
+    let input_name = |i: u32| names.get(i as usize).cloned().unwrap_or_default();
+    let at = |d: &waves::Detection| At {
+        time: d.time,
+        input: input_name(d.input),
+        line: d.line,
+    };
+    let emerging = det.finish(|ip| fold.profiles.get(&ip).is_some_and(|s| s.reader));
+    if let Some(dir) = &cfg.campaigns.drafts_dir {
+        if !emerging.is_empty() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the drafts directory {}", dir.display()))?;
+        }
+    }
+    for e in &emerging {
+        let draft = waves::draft_rule(e, det.served_examples(), &e.detected.time.to_rfc3339())
+            .map(|d| -> Result<DraftRef> {
+                let problems =
+                    waves::validate_draft(&format!("{}.toml", d.id), &d.text, &cfg.vocab);
+                let file = match &cfg.campaigns.drafts_dir {
+                    Some(dir) => {
+                        let path = dir.join(format!("{}.toml", d.id));
+                        std::fs::write(&path, &d.text)
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                        Some(path.display().to_string())
+                    }
+                    None => None,
+                };
+                Ok(DraftRef {
+                    id: d.id,
+                    file,
+                    problems,
+                })
+            })
+            .transpose()?;
+        let mut methods: Vec<(u64, &str)> = e
+            .methods
+            .iter()
+            .zip(waves::METHODS)
+            .filter(|(n, _)| **n > 0)
+            .map(|(&n, m)| (n, m))
+            .collect();
+        methods.sort_by_key(|m| std::cmp::Reverse(m.0));
+        let hours = ((e.last_seen.unix_ms - e.first_seen.unix_ms) as f64 / 3_600_000.0).max(1.0);
+        let sources = e.sources.len() as u64 + e.sources_overflow;
+        out.push(CampaignObject::Emerging(EmergingCampaign {
+            id: e.id.clone(),
+            template: e.template.clone(),
+            methods: methods.iter().map(|m| m.1.to_string()).collect(),
+            sources,
+            source_sample: e.sources.iter().take(20).map(|ip| ip.to_string()).collect(),
+            networks: e.networks,
+            requests: e.requests,
+            first_seen: at(&e.first_request),
+            last_seen: e.last_seen,
+            detected_at: at(&e.detected),
+            timeline: e
+                .timeline
+                .iter()
+                .map(|&(h, n)| HourCount {
+                    hour: Timestamp {
+                        unix_ms: h * 1000,
+                        offset_min: e.first_seen.offset_min,
+                    },
+                    requests: n,
+                })
+                .collect(),
+            statuses: e
+                .statuses
+                .iter()
+                .map(|(s, n)| (s.to_string(), *n))
+                .collect(),
+            samples: e
+                .samples
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}:{} \"{}\" -> {}",
+                        input_name(s.input),
+                        s.line,
+                        s.request,
+                        s.status
+                    )
+                })
+                .collect(),
+            growth: Growth {
+                sources_last_window: e.sources_last_window,
+                sources_prev_window: e.sources_prev_window,
+                ratio: (e.sources_prev_window > 0).then(|| {
+                    ((e.sources_last_window as f64 / e.sources_prev_window as f64) * 100.0).round()
+                        / 100.0
+                }),
+                sources_per_hour: ((sources as f64 / hours) * 100.0).round() / 100.0,
+            },
+            served_later: e.served_later,
+            draft,
+        }));
+    }
+    let st = det.stats();
+    let summary = WaveSummary {
+        enabled: true,
+        window_secs: window_secs as u64,
+        events: st.events,
+        templates: st.templates,
+        evicted: st.evicted,
+        served_templates: st.served,
+        emerging: emerging.len() as u64,
+        memory_bytes: det.memory_bytes() as u64,
+        memory_bound_bytes: det.memory_bound() as u64,
+    };
+    Ok((out, summary))
 }
 
 /// Merges this run's view of a source with what the store knew (for saving).

@@ -41,6 +41,8 @@ pub struct ConfigFile {
     pub policy: PolicySection,
     /// Where state is kept.
     pub store: StoreSection,
+    /// Campaigns and new waves.
+    pub campaigns: CampaignsSection,
 }
 
 /// `[site]`
@@ -63,6 +65,12 @@ impl Default for SiteSection {
 pub struct InventorySection {
     /// `[[inventory.product]]` entries.
     pub product: Vec<ProductEntry>,
+    /// Document roots searched for web applications by `inventory discover`.
+    pub docroots: Vec<PathBuf>,
+    /// Extra package and process → product mapping (format of `crates/vuln/data/packages.toml`).
+    pub package_map: Option<PathBuf>,
+    /// The dpkg status file (default `/var/lib/dpkg/status`).
+    pub dpkg_status: Option<PathBuf>,
 }
 
 /// One `[[inventory.product]]`.
@@ -182,6 +190,54 @@ impl Default for PolicySection {
     }
 }
 
+/// `[campaigns]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CampaignsSection {
+    /// Group findings into campaigns and look for new waves (`--no-campaigns` turns it off).
+    pub enabled: bool,
+    /// Window within which a wave's sources are counted.
+    pub window: Spanned<String>,
+    /// Distinct sources within the window that make a new wave.
+    pub min_sources: u32,
+    /// Distinct networks (/24, /48) within the window that make a new wave.
+    pub min_networks: u32,
+    /// Unknown path templates tracked at most (bounds memory; the rest are evicted).
+    pub max_templates: usize,
+    /// Files listing the site's own paths (one per line, or a sitemap's `<loc>` URLs).
+    pub site_paths: Vec<PathBuf>,
+    /// Where drafted signatures are written (none when unset; `--drafts` overrides).
+    pub drafts_dir: Option<PathBuf>,
+}
+
+impl Default for CampaignsSection {
+    fn default() -> Self {
+        let w = scantriage_assess::waves::WaveConfig::default();
+        CampaignsSection {
+            enabled: true,
+            window: dur(w.window_secs as u64),
+            min_sources: w.min_sources,
+            min_networks: w.min_networks,
+            max_templates: w.max_templates,
+            site_paths: Vec::new(),
+            drafts_dir: None,
+        }
+    }
+}
+
+/// Validated `[campaigns]` settings.
+#[derive(Debug, Clone)]
+pub struct CampaignsConfig {
+    /// Campaigns and waves are computed.
+    pub enabled: bool,
+    /// Thresholds and bounds of the wave detector.
+    pub waves: scantriage_assess::waves::WaveConfig,
+    /// Files listing the site's own paths.
+    pub site_paths: Vec<PathBuf>,
+    /// Where drafted signatures are written.
+    pub drafts_dir: Option<PathBuf>,
+}
+
 /// `[store]`
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -215,8 +271,16 @@ pub struct Config {
     pub strict_rules: bool,
     /// Policy thresholds.
     pub policy: PolicyConfig,
+    /// Campaigns and new waves.
+    pub campaigns: CampaignsConfig,
     /// Store path from the config.
     pub store_path: Option<PathBuf>,
+    /// Document roots searched for web applications.
+    pub docroots: Vec<PathBuf>,
+    /// Extra package map file.
+    pub package_map: Option<PathBuf>,
+    /// The dpkg status file, when not the default.
+    pub dpkg_status: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -347,6 +411,37 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         max_block_secs: secs(&p.max_block, "max_block"),
         allowlist,
     };
+    let c = &file.campaigns;
+    let window_secs = match humantime::parse_duration(c.window.get_ref()) {
+        Ok(d) if d.as_secs() > 0 => d.as_secs() as i64,
+        _ => {
+            err(
+                c.window.span(),
+                format!(
+                    "campaigns.window: `{}` is not a positive duration; write e.g. 24h, 6h",
+                    c.window.get_ref()
+                ),
+            );
+            1
+        }
+    };
+    if c.min_sources == 0 || c.max_templates == 0 {
+        err(
+            0..0,
+            "campaigns.min_sources and campaigns.max_templates: must be at least 1".into(),
+        );
+    }
+    let campaigns = CampaignsConfig {
+        enabled: c.enabled,
+        waves: scantriage_assess::waves::WaveConfig {
+            window_secs,
+            min_sources: c.min_sources,
+            min_networks: c.min_networks,
+            max_templates: c.max_templates,
+        },
+        site_paths: c.site_paths.clone(),
+        drafts_dir: c.drafts_dir.clone(),
+    };
     if file.input.max_line_bytes < 256 {
         errors.push(ConfigError {
             file: name.to_string(),
@@ -369,7 +464,11 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         rule_dirs: file.rules.dirs,
         strict_rules: file.rules.strict,
         policy,
+        campaigns,
         store_path: file.store.path,
+        docroots: file.inventory.docroots,
+        package_map: file.inventory.package_map,
+        dpkg_status: file.inventory.dpkg_status,
     })
 }
 

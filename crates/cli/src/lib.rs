@@ -6,3 +6,6 @@
 
 pub mod analyze;
 pub mod config;
+pub mod exposure;
+pub mod inventory_cmd;
+pub mod vulndb;

@@ -59,6 +59,38 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// Import, update and inspect the advisory database.
+    Vulndb(scantriage_cli::vulndb::VulndbArgs),
+    /// Discover what this server runs (packages, listening sockets, web applications).
+    Inventory(scantriage_cli::inventory_cmd::InventoryArgs),
+    /// Installed products with the advisories that affect their versions, most urgent first.
+    Exposure(scantriage_cli::exposure::ExposureArgs),
+}
+
+/// Loads the config and resolves the store path for the vulnerability commands.
+fn vuln_site(site: &scantriage_cli::vulndb::SiteArgs) -> Result<(config::Config, PathBuf), Exit> {
+    let cfg = load_config(&CommonArgs {
+        config: site.config.clone(),
+        strict: false,
+    })?;
+    let path = store_path(
+        &cfg,
+        &StoreArgs {
+            db: site.db.clone(),
+        },
+    );
+    Ok((cfg, path))
+}
+
+fn cmd_vuln(
+    site: &scantriage_cli::vulndb::SiteArgs,
+    run: impl FnOnce(&config::Config, &std::path::Path, &mut dyn Write) -> Result<()>,
+) -> Result<(), Exit> {
+    let (cfg, path) = vuln_site(site)?;
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    run(&cfg, &path, &mut w)
+        .and_then(|_| Ok(w.flush()?))
+        .map_err(failure)
 }
 
 #[derive(Subcommand)]
@@ -73,6 +105,17 @@ enum RulesCommand {
     },
     /// Run every signature's examples; exit 1 if any fails.
     Test(CommonArgs),
+    /// Check a drafted signature (it loads, its examples pass) and move it into the
+    /// local rule directory (`--to`, else the first of the config's `rules.dirs`).
+    Accept {
+        /// The draft file (as written by `analyze --drafts DIR`).
+        draft: PathBuf,
+        /// The rule directory to move it into.
+        #[arg(long)]
+        to: Option<PathBuf>,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -124,6 +167,12 @@ struct AnalyzeArgs {
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Do not group campaigns nor look for new waves (`campaigns.enabled = false`).
+    #[arg(long)]
+    no_campaigns: bool,
+    /// Write a drafted signature per emerging campaign into this directory.
+    #[arg(long, value_name = "DIR")]
+    drafts: Option<PathBuf>,
 }
 
 /// An error that maps to a given exit code.
@@ -188,17 +237,32 @@ fn cmd_analyze(a: AnalyzeArgs) -> Result<(), Exit> {
                 .map_err(|_| config_error(anyhow!("unknown format {f}")))?,
         );
     }
+    if a.no_campaigns {
+        cfg.campaigns.enabled = false;
+    }
+    if a.drafts.is_some() {
+        cfg.campaigns.drafts_dir = a.drafts.clone();
+    }
     let rules = load_rules(&cfg, a.common.strict)?;
     let mut store = if a.no_store {
         None
     } else {
         Some(open_store(&cfg, &a.store)?)
     };
+    // Signatures whose CVEs affect an installed version (from the advisory database
+    // and the saved discovery, which also completes the inventory).
+    let vulnerable = if a.no_store {
+        Default::default()
+    } else {
+        let path = store_path(&cfg, &a.store);
+        scantriage_cli::vulndb::prepare(&mut cfg, &rules, &path).map_err(failure)?
+    };
     let opts = analyze::Options {
         inputs: a.inputs,
         threads: a.threads,
         keep_findings: store.is_some(),
         progress: !a.no_progress && std::io::stderr().is_terminal(),
+        vulnerable,
     };
     let mut out = analyze::run(&cfg, &rules, &opts, store.as_ref().map(|s| s as &dyn Store))
         .map_err(failure)?;
@@ -258,6 +322,50 @@ fn cmd_rules(c: RulesCommand) -> Result<(), Exit> {
                 r.map_err(failure)?;
             }
             w.flush().map_err(failure)?;
+            Ok(())
+        }
+        RulesCommand::Accept { draft, to, common } => {
+            let cfg = load_config(&common)?;
+            let text = std::fs::read_to_string(&draft)
+                .with_context(|| format!("cannot read {}", draft.display()))
+                .map_err(config_error)?;
+            let name = draft.display().to_string();
+            let problems = scantriage_assess::waves::validate_draft(&name, &text, &cfg.vocab);
+            if !problems.is_empty() {
+                return Err(config_error(anyhow!(
+                    "{name}: not accepted:\n  {}",
+                    problems.join("\n  ")
+                )));
+            }
+            let dir = to
+                .or_else(|| cfg.rule_dirs.first().cloned())
+                .ok_or_else(|| {
+                    config_error(anyhow!(
+                        "no local rule directory: give --to DIR, or set rules.dirs in the config"
+                    ))
+                })?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))
+                .map_err(failure)?;
+            let file = draft
+                .file_name()
+                .ok_or_else(|| config_error(anyhow!("{name}: not a file")))?;
+            let dest = dir.join(file);
+            if dest.exists() {
+                return Err(config_error(anyhow!("{} exists already", dest.display())));
+            }
+            // Move: rename, or copy and remove across file systems.
+            if std::fs::rename(&draft, &dest).is_err() {
+                std::fs::write(&dest, &text)
+                    .and_then(|_| std::fs::remove_file(&draft))
+                    .with_context(|| format!("cannot move {name} to {}", dest.display()))
+                    .map_err(failure)?;
+            }
+            println!(
+                "accepted {name} into {}; add {} to rules.dirs if it is not there yet",
+                dest.display(),
+                dir.display()
+            );
             Ok(())
         }
         RulesCommand::Test(common) => {
@@ -423,6 +531,15 @@ fn main() -> ExitCode {
             store,
             output,
         } => cmd_decisions(common, store, output),
+        Command::Vulndb(a) => cmd_vuln(&a.command.site().clone(), |c, p, w| {
+            scantriage_cli::vulndb::run(a.command, c, p, w)
+        }),
+        Command::Inventory(a) => cmd_vuln(&a.command.site().clone(), |c, p, w| {
+            scantriage_cli::inventory_cmd::run(a.command, c, p, w)
+        }),
+        Command::Exposure(a) => cmd_vuln(&a.site.clone(), |c, p, w| {
+            scantriage_cli::exposure::run(a, c, p, w)
+        }),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,8 @@
 //! Reports of a run: a terminal report for people and JSON lines for programs.
 //!
 //! The JSON schema is stable and documented in the README: one object per source,
-//! then one `{"summary": {...}}` object. Every value that came from a log has already
+//! then one `{"campaign": {...}}` object per campaign (by target, by signature, and
+//! emerging), then one `{"summary": {...}}` object. Every value that came from a log has already
 //! been escaped with [`scantriage_core::escape_for_display`] before it reaches this
 //! crate, so neither output can carry terminal control sequences.
 
@@ -9,6 +10,7 @@
 
 use scantriage_core::{DecisionKind, SourceSummary, Timestamp, Verdict};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 /// What happened to one input.
@@ -57,6 +59,198 @@ pub struct Campaign {
     pub last_seen: Timestamp,
 }
 
+/// Activity of a campaign within one time window.
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    /// Start of the window.
+    pub start: Timestamp,
+    /// Distinct sources in the window.
+    pub sources: u64,
+    /// Distinct networks (/24, /48) in the window.
+    pub networks: u64,
+    /// Requests in the window.
+    pub requests: u64,
+}
+
+/// How fast a campaign grows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Growth {
+    /// Distinct sources in the window that ends with the run's last event.
+    pub sources_last_window: u64,
+    /// Distinct sources in the window before it.
+    pub sources_prev_window: u64,
+    /// `sources_last_window / sources_prev_window` (null when the previous window had none).
+    pub ratio: Option<f64>,
+    /// Distinct sources per hour between first and last seen.
+    pub sources_per_hour: f64,
+}
+
+/// Findings across sources for one target product (noise probes for software not run
+/// here are the bulk of them).
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetCampaign {
+    /// The target product (`generic` for attacks on any dynamic site).
+    pub target: String,
+    /// The target runs here (it is in the inventory).
+    pub installed: bool,
+    /// The worst verdict its requests got.
+    pub verdict: Verdict,
+    /// Requests per verdict.
+    pub by_verdict: VerdictCounts,
+    /// Distinct sources.
+    pub sources: u64,
+    /// Distinct networks (/24 for IPv4, /48 for IPv6).
+    pub networks: u64,
+    /// Requests.
+    pub requests: u64,
+    /// First request.
+    pub first_seen: Timestamp,
+    /// Last request.
+    pub last_seen: Timestamp,
+    /// Its signatures with the most requests (at most five).
+    pub signatures: Vec<String>,
+    /// Growth.
+    pub growth: Growth,
+    /// Per time window (`campaigns.window`).
+    pub windows: Vec<Window>,
+}
+
+/// Findings across sources for one signature, by time window.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureCampaign {
+    /// The signature id.
+    pub signature: String,
+    /// Its name.
+    pub name: String,
+    /// Its target products.
+    pub targets: Vec<String>,
+    /// Its category.
+    pub category: String,
+    /// CVE ids it names.
+    pub cves: Vec<String>,
+    /// The worst verdict its requests got here.
+    pub verdict: Verdict,
+    /// Distinct sources.
+    pub sources: u64,
+    /// Distinct networks (/24 for IPv4, /48 for IPv6).
+    pub networks: u64,
+    /// Requests.
+    pub requests: u64,
+    /// First request.
+    pub first_seen: Timestamp,
+    /// Last request.
+    pub last_seen: Timestamp,
+    /// Growth.
+    pub growth: Growth,
+    /// Per time window (`campaigns.window`).
+    pub windows: Vec<Window>,
+}
+
+/// Where something happened: time and `input:line`.
+#[derive(Debug, Clone, Serialize)]
+pub struct At {
+    /// Event time.
+    pub time: Timestamp,
+    /// Input name.
+    pub input: String,
+    /// Line in the input.
+    pub line: u64,
+}
+
+/// Requests in one hour.
+#[derive(Debug, Clone, Serialize)]
+pub struct HourCount {
+    /// Start of the hour.
+    pub hour: Timestamp,
+    /// Requests.
+    pub requests: u64,
+}
+
+/// The signature drafted for an emerging campaign.
+#[derive(Debug, Clone, Serialize)]
+pub struct DraftRef {
+    /// The rule id.
+    pub id: String,
+    /// Where it was written (null when no drafts directory was given).
+    pub file: Option<String>,
+    /// Problems found when checking it (empty: it loads and its examples pass).
+    pub problems: Vec<String>,
+}
+
+/// A new wave: a path template the site does not serve, requested by many unrelated
+/// sources, with no signature yet.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmergingCampaign {
+    /// Stable id from the template (`wave-xxxxxxxx`).
+    pub id: String,
+    /// The path template (`{num}`, `{hex}`, `{uuid}`, `{email}`, `{token}` placeholders;
+    /// query keys sorted, values dropped).
+    pub template: String,
+    /// Methods used, most requests first.
+    pub methods: Vec<String>,
+    /// Distinct sources (readers excluded).
+    pub sources: u64,
+    /// The first sources (at most twenty).
+    pub source_sample: Vec<String>,
+    /// Distinct networks (/24 for IPv4, /48 for IPv6).
+    pub networks: u64,
+    /// Requests.
+    pub requests: u64,
+    /// The first request.
+    pub first_seen: At,
+    /// Last request.
+    pub last_seen: Timestamp,
+    /// The request at which the thresholds were crossed.
+    pub detected_at: At,
+    /// Requests per hour.
+    pub timeline: Vec<HourCount>,
+    /// Requests per status.
+    pub statuses: BTreeMap<String, u64>,
+    /// Sample requests: `input:line "request" -> status`.
+    pub samples: Vec<String>,
+    /// Growth.
+    pub growth: Growth,
+    /// The site answered success for it after detection (it may be the site's own page).
+    pub served_later: bool,
+    /// The drafted signature, if one could be written.
+    pub draft: Option<DraftRef>,
+}
+
+/// One `{"campaign": {...}}` object, tagged with its `kind`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum CampaignObject {
+    /// Findings for one target product.
+    Target(TargetCampaign),
+    /// Findings for one signature.
+    Signature(SignatureCampaign),
+    /// A new wave without a signature.
+    Emerging(EmergingCampaign),
+}
+
+/// Counters of the new-wave detector.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WaveSummary {
+    /// Campaigns and waves were computed.
+    pub enabled: bool,
+    /// Length of a campaign window, in seconds.
+    pub window_secs: u64,
+    /// Requests without a signature seen by the wave detector.
+    pub events: u64,
+    /// Unknown templates tracked at the end.
+    pub templates: u64,
+    /// Unknown templates evicted to stay within `campaigns.max_templates`.
+    pub evicted: u64,
+    /// Templates the site serves, remembered.
+    pub served_templates: u64,
+    /// Emerging campaigns found.
+    pub emerging: u64,
+    /// Estimated memory of the detector at the end, in bytes.
+    pub memory_bytes: u64,
+    /// The most it can use with this configuration, in bytes.
+    pub memory_bound_bytes: u64,
+}
+
 /// A product the inventory does not list, yet the server answered success to probes
 /// for it: the inventory may be wrong.
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +297,12 @@ pub struct Summary {
     pub campaigns: Vec<Campaign>,
     /// Products the inventory does not list that answered success to probes.
     pub inventory_hints: Vec<InventoryHint>,
+    /// Counters of the new-wave detector.
+    pub waves: WaveSummary,
+    /// Campaigns by target, by signature and emerging: written as `{"campaign": ...}`
+    /// lines before the summary, and as the terminal report's campaign sections.
+    #[serde(skip)]
+    pub campaign_objects: Vec<CampaignObject>,
     /// Wall-clock time of the analysis, in milliseconds.
     pub elapsed_ms: u64,
     /// The store written, if any.
@@ -136,7 +336,7 @@ impl From<[u64; 5]> for VerdictCounts {
     }
 }
 
-/// Writes the JSON-lines report: one object per source, then the summary.
+/// Writes the JSON-lines report: one object per source, one per campaign, then the summary.
 pub fn write_json(
     sources: &[SourceSummary],
     summary: &Summary,
@@ -144,6 +344,14 @@ pub fn write_json(
 ) -> io::Result<()> {
     for s in sources {
         serde_json::to_writer(&mut *w, s)?;
+        w.write_all(b"\n")?;
+    }
+    #[derive(Serialize)]
+    struct CampaignWrap<'a> {
+        campaign: &'a CampaignObject,
+    }
+    for c in &summary.campaign_objects {
+        serde_json::to_writer(&mut *w, &CampaignWrap { campaign: c })?;
         w.write_all(b"\n")?;
     }
     #[derive(Serialize)]
@@ -362,8 +570,136 @@ pub fn write_terminal(
             c.verdict.as_str()
         )?;
     }
+    write_campaigns(summary, limits, w)?;
     if let Some(s) = &summary.store {
         writeln!(w, "\nstore: {s}")?;
+    }
+    Ok(())
+}
+
+fn growth_text(g: &Growth) -> String {
+    match g.ratio {
+        Some(r) => format!("x{r:.1}"),
+        None if g.sources_last_window > 0 => "new".into(),
+        None => "-".into(),
+    }
+}
+
+fn write_campaigns(summary: &Summary, limits: Limits, w: &mut dyn Write) -> io::Result<()> {
+    let targets: Vec<&TargetCampaign> = summary
+        .campaign_objects
+        .iter()
+        .filter_map(|c| match c {
+            CampaignObject::Target(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    if !targets.is_empty() {
+        writeln!(
+            w,
+            "\nCAMPAIGNS BY TARGET (sources probing each product; `not run here` = noise)"
+        )?;
+        writeln!(
+            w,
+            "  {:<24} {:>8} {:>8} {:>8} {:>8} {:>6}  {:<14} TOP SIGNATURES",
+            "TARGET", "SOURCES", "NETWORKS", "REQUESTS", "VERDICT", "GROWTH", "HERE"
+        )?;
+        for t in targets.iter().take(limits.campaigns * 2) {
+            writeln!(
+                w,
+                "  {:<24} {:>8} {:>8} {:>8} {:>8} {:>6}  {:<14} {}",
+                t.target,
+                t.sources,
+                t.networks,
+                t.requests,
+                t.verdict.as_str(),
+                growth_text(&t.growth),
+                if t.installed || t.target == "generic" {
+                    "runs here"
+                } else {
+                    "not run here"
+                },
+                t.signatures.join(", ")
+            )?;
+        }
+        if targets.len() > limits.campaigns * 2 {
+            writeln!(
+                w,
+                "  ... and {} more (--output json lists all)",
+                targets.len() - limits.campaigns * 2
+            )?;
+        }
+    }
+    let emerging: Vec<&EmergingCampaign> = summary
+        .campaign_objects
+        .iter()
+        .filter_map(|c| match c {
+            CampaignObject::Emerging(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    if summary.waves.enabled {
+        writeln!(
+            w,
+            "\nEMERGING CAMPAIGNS ({}: paths the site does not serve, requested by many unrelated sources; no signature yet)",
+            emerging.len()
+        )?;
+    }
+    for e in emerging {
+        writeln!(
+            w,
+            "  {} {} {}: {} sources from {} networks, {} requests; first {}, detected {} ({}:{}), last {}",
+            e.id,
+            e.methods.join(","),
+            e.template,
+            e.sources,
+            e.networks,
+            e.requests,
+            e.first_seen.time,
+            e.detected_at.time,
+            e.detected_at.input,
+            e.detected_at.line,
+            e.last_seen
+        )?;
+        let statuses: Vec<String> = e
+            .statuses
+            .iter()
+            .map(|(s, n)| format!("{s} x{n}"))
+            .collect();
+        writeln!(
+            w,
+            "    answers: {}; growth {}{}",
+            statuses.join(", "),
+            growth_text(&e.growth),
+            if e.served_later {
+                "; the site answered success later: it may be its own page"
+            } else {
+                ""
+            }
+        )?;
+        for s in e.samples.iter().take(3) {
+            writeln!(w, "    e.g. {s}")?;
+        }
+        if let Some(d) = &e.draft {
+            match (&d.file, d.problems.is_empty()) {
+                (Some(f), true) => writeln!(
+                    w,
+                    "    draft signature {} written to {f}; review it, then `scantriage rules accept {f}`",
+                    d.id
+                )?,
+                (None, true) => writeln!(
+                    w,
+                    "    draft signature {} (pass --drafts DIR to write it)",
+                    d.id
+                )?,
+                (_, false) => writeln!(
+                    w,
+                    "    draft signature {} failed its own check: {}",
+                    d.id,
+                    d.problems.join("; ")
+                )?,
+            }
+        }
     }
     Ok(())
 }

@@ -50,6 +50,8 @@ pub fn analyze_json(args: &[&str]) -> (HashMap<String, Value>, Value, i32, Strin
             serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line}: {e}"));
         if let Some(s) = v.get("summary") {
             summary = s.clone();
+        } else if v.get("campaign").is_some() {
+            // Campaign objects: see `analyze_campaigns`.
         } else {
             sources.insert(v["ip"].as_str().unwrap().to_string(), v);
         }

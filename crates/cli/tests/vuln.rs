@@ -1,0 +1,329 @@
+//! The vulnerability commands end to end: `vulndb import/update/status`,
+//! `inventory discover` (with a real listening socket) and `exposure`.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+fn scantriage() -> Command {
+    let mut c = Command::cargo_bin("scantriage").unwrap();
+    c.env_remove("SCANTRIAGE_CONFIG")
+        .env_remove("SCANTRIAGE_DB");
+    c
+}
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/vuln")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn config(dir: &Path, dpkg_status: &str, extra: &str) -> String {
+    let p = dir.join("scantriage.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[inventory]\ndpkg_status = \"{}\"\ndocroots = []\n{extra}",
+            fixture(dpkg_status)
+        ),
+    )
+    .unwrap();
+    p.display().to_string()
+}
+
+fn import_fixtures(db: &str) {
+    scantriage()
+        .args(["vulndb", "import", "--db", db])
+        .args([
+            fixture("osv-debian.zip"),
+            fixture("kev-excerpt.json"),
+            fixture("debian-tracker.json"),
+        ])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("3 KEV entries"));
+}
+
+fn status(db: &str) -> Vec<Value> {
+    let out = scantriage()
+        .args(["vulndb", "status", "--db", db, "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn import_then_status_counts_per_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db").display().to_string();
+    import_fixtures(&db);
+    let st = status(&db);
+    let rec = |s: &str| {
+        st.iter().find(|v| v["source"] == s).unwrap()["records"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!((rec("osv"), rec("debian-tracker"), rec("kev")), (3, 4, 3));
+    scantriage()
+        .args(["vulndb", "status", "--db", &db])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("imported just now"))
+        .stdout(predicates::str::contains("version 2025.08.25"));
+    // The store is still a scantriage store.
+    scantriage()
+        .args(["decisions", "--db", &db])
+        .assert()
+        .success();
+}
+
+#[test]
+fn update_without_network_fails_clearly_and_keeps_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db").display().to_string();
+    import_fixtures(&db);
+    let before = status(&db);
+    scantriage()
+        .args(["vulndb", "update", "--db", &db, "--timeout", "5s"])
+        .args(["--osv-url", "http://127.0.0.1:9/Debian/all.zip"])
+        .args(["--kev-url", "http://127.0.0.1:9/kev.json"])
+        .args(["--debian-tracker-url", "http://127.0.0.1:9/json"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "cannot download http://127.0.0.1:9/",
+        ))
+        .stderr(predicates::str::contains("left as it was"));
+    assert_eq!(status(&db), before);
+}
+
+#[test]
+fn discover_lists_a_real_listening_socket_and_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db").display().to_string();
+    let cfg = config(dir.path(), "dpkg-status-affected", "");
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let out = scantriage()
+        .args(["inventory", "discover", "--config", &cfg, "--db", &db])
+        .args(["--output", "json", "--save"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let me = std::process::id();
+    let l = v["listeners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["port"] == port && l["proto"] == "tcp")
+        .unwrap_or_else(|| panic!("port {port} missing: {v}"));
+    assert_eq!(l["addr"], "127.0.0.1");
+    assert_eq!(l["exposed"], false);
+    assert!(
+        l["pids"].as_array().unwrap().contains(&Value::from(me)),
+        "{l}"
+    );
+    let comm = std::fs::read_to_string(format!("/proc/{me}/comm")).unwrap();
+    assert_eq!(l["process"], comm.trim());
+    let products = v["products"].as_array().unwrap();
+    assert!(products
+        .iter()
+        .any(|p| p["product"] == "apache-httpd" && p["version"] == "2.4.49-1"));
+    assert!(v["saved"].is_string());
+    drop(server);
+    // The table form too.
+    scantriage()
+        .args(["inventory", "discover", "--config", &cfg, "--db", &db])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("apache-httpd"))
+        .stdout(predicates::str::contains("listening sockets:"));
+}
+
+#[test]
+fn exposure_ranks_known_exploited_and_probed_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db").display().to_string();
+    import_fixtures(&db);
+    let cfg = config(
+        dir.path(),
+        "dpkg-status-affected",
+        "[[inventory.product]]\nname = \"drupal\"\nversion = \"8.3.1\"\n",
+    );
+    scantriage()
+        .args([
+            "inventory",
+            "discover",
+            "--config",
+            &cfg,
+            "--db",
+            &db,
+            "--save",
+        ])
+        .assert()
+        .success();
+    // Probes in the logs, stored as findings by analyze.
+    let log = dir.path().join("access.log");
+    std::fs::write(
+        &log,
+        "203.0.113.7 - - [03/Nov/2025:00:00:01 +0100] \"GET /cgi-bin/.%2e/.%2e/.%2e/.%2e/etc/passwd HTTP/1.1\" 400 0 \"-\" \"curl/8\"\n\
+         203.0.113.8 - - [03/Nov/2025:00:00:02 +0100] \"GET /icons/.%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\" 403 0 \"-\" \"curl/8\"\n",
+    )
+    .unwrap();
+    scantriage()
+        .args(["analyze", "--config", &cfg, "--db", &db, "--no-progress"])
+        .arg(&log)
+        .assert()
+        .success();
+    let out = scantriage()
+        .args([
+            "exposure", "--config", &cfg, "--db", &db, "--output", "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let key: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["product"].as_str().unwrap().to_string(),
+                r["cve"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // Known exploited and probed first (both apache CVEs), then known exploited (drupal),
+    // then the rest.
+    assert_eq!(
+        key[..3],
+        [
+            ("apache-httpd".to_string(), "CVE-2021-42013".to_string()),
+            ("apache-httpd".into(), "CVE-2021-41773".into()),
+            ("drupal".into(), "CVE-2018-7600".into()),
+        ]
+    );
+    assert_eq!(rows[0]["probed"]["requests"], 2);
+    assert_eq!(rows[0]["probed"]["sources"], 2);
+    assert_eq!(rows[0]["fixed"], "2.4.51-1");
+    assert_eq!(rows[0]["known_exploited"], true);
+    assert_eq!(rows[2]["fixed"], "8.3.9");
+    assert_eq!(rows[3]["cve"], "CVE-2023-51767");
+    assert!(rows[3]["fixed"].is_null());
+
+    // The fixed apache2 leaves only drupal and openssh.
+    let cfg_fixed = config(
+        dir.path(),
+        "dpkg-status-fixed",
+        "[[inventory.product]]\nname = \"drupal\"\nversion = \"8.3.1\"\n",
+    );
+    scantriage()
+        .args([
+            "inventory",
+            "discover",
+            "--config",
+            &cfg_fixed,
+            "--db",
+            &db,
+            "--save",
+        ])
+        .assert()
+        .success();
+    scantriage()
+        .args(["exposure", "--config", &cfg_fixed, "--db", &db])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("CVE-2018-7600"))
+        .stdout(predicates::str::contains("CVE-2021-41773").not());
+}
+
+use predicates::prelude::PredicateBooleanExt;
+
+/// Analyses one Apache traversal probe (CVE-2021-41773) against the inventory that a
+/// dpkg status fixture gives, and returns the source's JSON object.
+fn analyse_traversal_with(dpkg_status: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db").display().to_string();
+    import_fixtures(&db);
+    let cfg = config(dir.path(), dpkg_status, "");
+    scantriage()
+        .args([
+            "inventory",
+            "discover",
+            "--config",
+            &cfg,
+            "--db",
+            &db,
+            "--save",
+        ])
+        .assert()
+        .success();
+    let log = dir.path().join("access.log");
+    std::fs::write(
+        &log,
+        "203.0.113.7 - - [03/Nov/2025:00:00:01 +0100] \"GET /cgi-bin/.%2e/.%2e/.%2e/.%2e/etc/passwd HTTP/1.1\" 400 0 \"-\" \"curl/8\"\n",
+    )
+    .unwrap();
+    let out = scantriage()
+        .args([
+            "analyze",
+            "--config",
+            &cfg,
+            "--db",
+            &db,
+            "--no-progress",
+            "--output",
+            "json",
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["ip"] == "203.0.113.7")
+        .expect("the prober is in the output")
+}
+
+#[test]
+fn an_affected_installed_version_makes_the_probe_urgent_the_fixed_one_relevant() {
+    let affected = analyse_traversal_with("dpkg-status-affected");
+    assert_eq!(affected["verdict"], "urgent", "{affected}");
+    assert_eq!(affected["decision"], "block");
+    let reasons = affected["reasons"].to_string();
+    for needle in ["CVE-2021-41773", "2.4.49-1", "2.4.51-1"] {
+        assert!(reasons.contains(needle), "{needle} missing from {reasons}");
+    }
+    let fixed = analyse_traversal_with("dpkg-status-fixed");
+    assert_eq!(fixed["verdict"], "relevant", "{fixed}");
+    assert_eq!(
+        fixed["decision"], "block",
+        "an exploit that could work here still blocks"
+    );
+}
