@@ -15,11 +15,12 @@ use scantriage_core::{
 use scantriage_detect::{heuristics, RuleSet, Scratch};
 use scantriage_ingest::{Chunk, ChunkReader, LogFormat, Parser, ParserConfig};
 use scantriage_report::{
-    At, Campaign, CampaignObject, DecisionCounts, DraftRef, EmergingCampaign, Growth, HourCount,
-    InputStats, InventoryHint, SignatureCampaign, Summary, TargetCampaign, WaveSummary, Window,
+    At, Campaign, CampaignObject, CveProbe, DecisionCounts, DraftRef, EmergingCampaign, Growth,
+    HourCount, InputStats, InventoryHint, SignatureCampaign, Summary, TargetCampaign, WaveSummary,
+    Window,
 };
 use scantriage_store::{Checkpoint, RunRecord, Store};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -997,8 +998,47 @@ pub fn run(
     });
     campaigns.truncate(50);
 
+    // The CVEs sources are probing for, and whether this server is affected by each.
+    let mut by_cve: BTreeMap<&str, (FastMap<IpAddr, ()>, u64, Timestamp, BTreeSet<&str>)> =
+        BTreeMap::new();
+    for (&s, c) in &fold.campaigns {
+        let sig = rules.get(s);
+        for cve in &sig.cves {
+            let e = by_cve.entry(cve.as_str()).or_default();
+            e.0.extend(c.sources.keys().map(|ip| (*ip, ())));
+            e.1 += c.requests;
+            e.2 = e.2.max(c.last.unwrap_or_default());
+            e.3.insert(sig.id.as_str());
+        }
+    }
+    let mut cves_probed: Vec<CveProbe> = by_cve
+        .into_iter()
+        .map(|(cve, (srcs, requests, last_seen, sigs))| {
+            let hit = opts.vulnerable.values().find(|m| m.cve == cve);
+            CveProbe {
+                cve: cve.to_string(),
+                signatures: sigs.into_iter().map(str::to_string).collect(),
+                sources: srcs.len() as u64,
+                requests,
+                last_seen,
+                affected: hit.is_some(),
+                product: hit.map(|m| m.product.clone()),
+                installed: hit.map(|m| m.installed.clone()),
+                fixed: hit.and_then(|m| m.fixed.clone()),
+                known_exploited: hit.is_some_and(|m| m.known_exploited),
+            }
+        })
+        .collect();
+    cves_probed.sort_by(|a, b| {
+        b.affected
+            .cmp(&a.affected)
+            .then(b.sources.cmp(&a.sources))
+            .then(a.cve.cmp(&b.cve))
+    });
+
     let events: u64 = fold.by_verdict.iter().sum();
     let summary = Summary {
+        cves_probed,
         lines: total_lines,
         events,
         parse_errors: stats.iter().map(|s| s.parse_errors).sum(),

@@ -515,3 +515,25 @@ mod tests {
         assert!(errs[0].message.contains("dynamc"), "{}", errs[0]);
     }
 }
+
+#[cfg(test)]
+mod readme_tests {
+    /// The configuration reference in the README is a valid configuration: every key
+    /// it shows exists, with a value of the right kind.
+    #[test]
+    fn readme_configuration_reference_parses() {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("## Configuration reference")
+            .nth(1)
+            .expect("README has a configuration reference");
+        let toml = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|s| s.split("```").next())
+            .expect("the reference has a toml block");
+        if let Err(errors) = super::parse(toml, "README.md") {
+            panic!("{errors:?}");
+        }
+    }
+}

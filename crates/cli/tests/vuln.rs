@@ -260,8 +260,8 @@ fn exposure_ranks_known_exploited_and_probed_with_the_fix() {
 use predicates::prelude::PredicateBooleanExt;
 
 /// Analyses one Apache traversal probe (CVE-2021-41773) against the inventory that a
-/// dpkg status fixture gives, and returns the source's JSON object.
-fn analyse_traversal_with(dpkg_status: &str) -> Value {
+/// dpkg status fixture gives; returns the source's JSON object and the summary.
+fn analyse_traversal_with(dpkg_status: &str) -> (Value, Value) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db").display().to_string();
     import_fixtures(&db);
@@ -303,27 +303,49 @@ fn analyse_traversal_with(dpkg_status: &str) -> Value {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .collect();
+    let source = lines
+        .iter()
         .find(|v| v["ip"] == "203.0.113.7")
         .expect("the prober is in the output")
+        .clone();
+    let summary = lines.last().unwrap()["summary"].clone();
+    (source, summary)
 }
 
 #[test]
 fn an_affected_installed_version_makes_the_probe_urgent_the_fixed_one_relevant() {
-    let affected = analyse_traversal_with("dpkg-status-affected");
+    let (affected, summary) = analyse_traversal_with("dpkg-status-affected");
     assert_eq!(affected["verdict"], "urgent", "{affected}");
     assert_eq!(affected["decision"], "block");
     let reasons = affected["reasons"].to_string();
     for needle in ["CVE-2021-41773", "2.4.49-1", "2.4.51-1"] {
         assert!(reasons.contains(needle), "{needle} missing from {reasons}");
     }
-    let fixed = analyse_traversal_with("dpkg-status-fixed");
+    // The report lists the CVE probed, and says this server is affected and the fix.
+    let probed = summary["cves_probed"].as_array().unwrap();
+    let c = probed
+        .iter()
+        .find(|c| c["cve"] == "CVE-2021-41773")
+        .expect("CVE listed");
+    assert_eq!(c["affected"], true, "{c}");
+    assert_eq!(c["fixed"], "2.4.51-1");
+    assert_eq!(c["sources"], 1);
+
+    let (fixed, summary) = analyse_traversal_with("dpkg-status-fixed");
     assert_eq!(fixed["verdict"], "relevant", "{fixed}");
     assert_eq!(
         fixed["decision"], "block",
         "an exploit that could work here still blocks"
     );
+    let probed = summary["cves_probed"].as_array().unwrap();
+    let c = probed
+        .iter()
+        .find(|c| c["cve"] == "CVE-2021-41773")
+        .expect("CVE listed");
+    assert_eq!(c["affected"], false, "{c}");
 }

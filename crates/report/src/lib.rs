@@ -263,6 +263,31 @@ pub struct InventoryHint {
     pub example: String,
 }
 
+/// A CVE that sources probed for, and whether this server is affected by it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CveProbe {
+    /// The CVE id.
+    pub cve: String,
+    /// The signatures that recognised the probes.
+    pub signatures: Vec<String>,
+    /// Distinct sources.
+    pub sources: u64,
+    /// Requests.
+    pub requests: u64,
+    /// The last probe.
+    pub last_seen: Timestamp,
+    /// An installed version is affected (from the advisory database).
+    pub affected: bool,
+    /// The affected product, when affected.
+    pub product: Option<String>,
+    /// The installed version, when affected.
+    pub installed: Option<String>,
+    /// The version that fixes it, when known.
+    pub fixed: Option<String>,
+    /// In the CISA Known Exploited Vulnerabilities catalog.
+    pub known_exploited: bool,
+}
+
 /// Counts of decisions by kind.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DecisionCounts {
@@ -297,6 +322,8 @@ pub struct Summary {
     pub campaigns: Vec<Campaign>,
     /// Products the inventory does not list that answered success to probes.
     pub inventory_hints: Vec<InventoryHint>,
+    /// The CVEs sources probed for, affected ones first.
+    pub cves_probed: Vec<CveProbe>,
     /// Counters of the new-wave detector.
     pub waves: WaveSummary,
     /// Campaigns by target, by signature and emerging: written as `{"campaign": ...}`
@@ -475,6 +502,40 @@ pub fn write_terminal(
              add it to the inventory if it runs here",
             h.product, h.sources, h.example
         )?;
+    }
+
+    if !summary.cves_probed.is_empty() {
+        writeln!(
+            w,
+            "\nCVES PROBED ({}; affected ones first)",
+            summary.cves_probed.len()
+        )?;
+        for c in summary.cves_probed.iter().take(limits.campaigns) {
+            let state = if c.affected {
+                format!(
+                    "AFFECTED: {} {} installed{}{}",
+                    c.product.as_deref().unwrap_or("?"),
+                    c.installed.as_deref().unwrap_or("?"),
+                    c.fixed
+                        .as_deref()
+                        .map_or(String::from(", no fix known yet"), |f| format!(
+                            ", upgrade to {f}"
+                        )),
+                    if c.known_exploited {
+                        " (known exploited)"
+                    } else {
+                        ""
+                    }
+                )
+            } else {
+                "not affected (or not in the advisory database)".to_string()
+            };
+            writeln!(
+                w,
+                "  {:<16} {:>6} sources {:>7} requests  last {}  {}",
+                c.cve, c.sources, c.requests, c.last_seen, state
+            )?;
+        }
     }
 
     let mut blocks: Vec<&SourceSummary> = sources
