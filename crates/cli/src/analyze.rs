@@ -999,28 +999,34 @@ pub fn run(
     campaigns.truncate(50);
 
     // The CVEs sources are probing for, and whether this server is affected by each.
-    let mut by_cve: BTreeMap<&str, (FastMap<IpAddr, ()>, u64, Timestamp, BTreeSet<&str>)> =
-        BTreeMap::new();
+    #[derive(Default)]
+    struct CveAcc<'r> {
+        sources: HashSet<IpAddr>,
+        requests: u64,
+        last_seen: Timestamp,
+        signatures: BTreeSet<&'r str>,
+    }
+    let mut by_cve: BTreeMap<&str, CveAcc<'_>> = BTreeMap::new();
     for (&s, c) in &fold.campaigns {
         let sig = rules.get(s);
         for cve in &sig.cves {
             let e = by_cve.entry(cve.as_str()).or_default();
-            e.0.extend(c.sources.keys().map(|ip| (*ip, ())));
-            e.1 += c.requests;
-            e.2 = e.2.max(c.last.unwrap_or_default());
-            e.3.insert(sig.id.as_str());
+            e.sources.extend(c.sources.keys().copied());
+            e.requests += c.requests;
+            e.last_seen = e.last_seen.max(c.last.unwrap_or_default());
+            e.signatures.insert(sig.id.as_str());
         }
     }
     let mut cves_probed: Vec<CveProbe> = by_cve
         .into_iter()
-        .map(|(cve, (srcs, requests, last_seen, sigs))| {
+        .map(|(cve, a)| {
             let hit = opts.vulnerable.values().find(|m| m.cve == cve);
             CveProbe {
                 cve: cve.to_string(),
-                signatures: sigs.into_iter().map(str::to_string).collect(),
-                sources: srcs.len() as u64,
-                requests,
-                last_seen,
+                signatures: a.signatures.into_iter().map(str::to_string).collect(),
+                sources: a.sources.len() as u64,
+                requests: a.requests,
+                last_seen: a.last_seen,
                 affected: hit.is_some(),
                 product: hit.map(|m| m.product.clone()),
                 installed: hit.map(|m| m.installed.clone()),
