@@ -75,6 +75,25 @@ pub struct RunRecord<'a> {
     pub checkpoints: &'a [Checkpoint],
 }
 
+/// One campaign of a run, as stored: its kind, key and totals, and the whole object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCampaign {
+    /// `target`, `signature` or `emerging`.
+    pub kind: String,
+    /// The target, signature id or path template.
+    pub key: String,
+    /// Distinct sources.
+    pub sources: u64,
+    /// Requests.
+    pub requests: u64,
+    /// First request, milliseconds since the epoch.
+    pub first_seen_ms: i64,
+    /// Last request, milliseconds since the epoch.
+    pub last_seen_ms: i64,
+    /// The campaign object as JSON (the `campaign` value of the JSON output).
+    pub data: String,
+}
+
 /// How much the store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StoreCounts {
@@ -112,4 +131,8 @@ pub trait Store {
 
     /// How many runs, findings, sources and decisions the store holds, and lines analysed.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
+    /// Attaches campaigns to the latest run, in one transaction.
+    fn save_campaigns(&mut self, campaigns: &[StoredCampaign]) -> Result<(), StoreError>;
+    /// Campaigns of the latest run that has any, most sources first.
+    fn latest_campaigns(&self, limit: usize) -> Result<Vec<StoredCampaign>, StoreError>;
 }

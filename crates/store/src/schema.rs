@@ -92,8 +92,25 @@ CREATE INDEX decisions_by_source_time ON decisions (source, at_ms);
 CREATE INDEX decisions_by_expiry ON decisions (expires_ms);
 ";
 
+/// Version 1 → 2: campaigns of each run, for the dashboard and later runs.
+const V2: &str = "
+CREATE TABLE campaigns (
+    id             INTEGER PRIMARY KEY,
+    run_id         INTEGER NOT NULL REFERENCES runs (id),
+    kind           TEXT    NOT NULL,            -- target | signature | emerging
+    key            TEXT    NOT NULL,            -- the target, signature id or template
+    sources        INTEGER NOT NULL,
+    requests       INTEGER NOT NULL,
+    first_seen_ms  INTEGER NOT NULL,
+    last_seen_ms   INTEGER NOT NULL,
+    data           TEXT    NOT NULL             -- the campaign object as JSON
+);
+CREATE INDEX campaigns_by_kind_key ON campaigns (kind, key);
+CREATE INDEX campaigns_by_run ON campaigns (run_id);
+";
+
 /// Migration scripts; `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes and reads.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,6 +1,6 @@
 //! The embedded SQLite back end.
 
-use crate::{schema, Checkpoint, RunRecord, Store, StoreCounts, StoreError};
+use crate::{schema, Checkpoint, RunRecord, Store, StoreCounts, StoreError, StoredCampaign};
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use scantriage_core::{Decision, Finding, SourceSummary, Timestamp, Verdict};
@@ -236,6 +236,42 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(op, e))
     }
 
+    fn save_campaigns(&mut self, campaigns: &[StoredCampaign]) -> Result<(), StoreError> {
+        self.write_campaigns(campaigns)
+            .map_err(|source| StoreError::Sqlite {
+                path: self.path.clone(),
+                op: "save campaigns (after a run)",
+                source,
+            })
+    }
+
+    fn latest_campaigns(&self, limit: usize) -> Result<Vec<StoredCampaign>, StoreError> {
+        let op = "read campaigns";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT kind, key, sources, requests, first_seen_ms, last_seen_ms, data \
+                 FROM campaigns WHERE run_id = (SELECT max(run_id) FROM campaigns) \
+                 ORDER BY sources DESC, requests DESC, kind, key LIMIT ?1",
+            )
+            .map_err(|e| self.err(op, e))?;
+        let rows = stmt
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok(StoredCampaign {
+                    kind: r.get(0)?,
+                    key: r.get(1)?,
+                    sources: r.get::<_, i64>(2)?.max(0) as u64,
+                    requests: r.get::<_, i64>(3)?.max(0) as u64,
+                    first_seen_ms: r.get(4)?,
+                    last_seen_ms: r.get(5)?,
+                    data: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(op, e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(op, e))
+    }
+
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         let op = "count rows";
         let mut stmt = self
@@ -256,6 +292,37 @@ impl Store for SqliteStore {
             })
         })
         .map_err(|e| self.err(op, e))
+    }
+}
+
+impl SqliteStore {
+    fn write_campaigns(&mut self, campaigns: &[StoredCampaign]) -> rusqlite::Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let run_id: Option<i64> = tx.query_row("SELECT max(id) FROM runs", [], |r| r.get(0))?;
+            let Some(run_id) = run_id else {
+                return Err(rusqlite::Error::QueryReturnedNoRows);
+            };
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO campaigns (run_id, kind, key, sources, requests, first_seen_ms, \
+                 last_seen_ms, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for c in campaigns {
+                stmt.execute(rusqlite::params![
+                    run_id,
+                    c.kind,
+                    c.key,
+                    i64::try_from(c.sources).unwrap_or(i64::MAX),
+                    i64::try_from(c.requests).unwrap_or(i64::MAX),
+                    c.first_seen_ms,
+                    c.last_seen_ms,
+                    c.data
+                ])?;
+            }
+        }
+        tx.commit()
     }
 }
 

@@ -687,3 +687,28 @@ fn store_is_send_and_object_safe() {
     let store: Box<dyn Store> = Box::new(SqliteStore::open_in_memory().unwrap());
     assert_eq!(store.counts().unwrap(), StoreCounts::default());
 }
+
+#[test]
+fn campaigns_belong_to_the_latest_run_and_need_one() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let c = |key: &str, sources| scantriage_store::StoredCampaign {
+        kind: "target".into(),
+        key: key.into(),
+        sources,
+        requests: sources * 2,
+        first_seen_ms: 1,
+        last_seen_ms: 2,
+        data: format!("{{\"kind\":\"target\",\"target\":\"{key}\"}}"),
+    };
+    let err = store.save_campaigns(&[c("phpmyadmin", 3)]).unwrap_err();
+    assert!(err.to_string().contains("save campaigns"), "{err}");
+    store.save_run(&empty_run()).unwrap();
+    store
+        .save_campaigns(&[c("phpmyadmin", 3), c("router", 9)])
+        .unwrap();
+    store.save_run(&empty_run()).unwrap();
+    store.save_campaigns(&[c("thinkphp", 5)]).unwrap();
+    let latest = store.latest_campaigns(10).unwrap();
+    assert_eq!(latest, vec![c("thinkphp", 5)]);
+    assert!(store.latest_campaigns(0).unwrap().is_empty());
+}
