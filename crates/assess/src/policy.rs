@@ -13,8 +13,10 @@ pub struct PolicyConfig {
     pub block_urgent_secs: u64,
     /// Block duration for exploit payloads that could work here.
     pub block_exploit_secs: u64,
-    /// Block duration for login brute force.
+    /// Block duration for login brute force (web logins and SSH).
     pub block_bruteforce_secs: u64,
+    /// Block duration for a port scan.
+    pub block_portscan_secs: u64,
     /// Block duration for repeated relevant probes.
     pub block_relevant_secs: u64,
     /// How long a watch lasts.
@@ -48,6 +50,7 @@ impl Default for PolicyConfig {
             block_urgent_secs: 7 * 86_400,
             block_exploit_secs: 86_400,
             block_bruteforce_secs: 86_400,
+            block_portscan_secs: 86_400,
             block_relevant_secs: 6 * 3600,
             watch_secs: 86_400,
             relevant_block_after: 2,
@@ -93,6 +96,41 @@ impl Acc {
         self.kind = self.kind.max(DecisionKind::Watch);
         self.reasons.push(reason);
     }
+}
+
+/// The reason sentence for a port scan.
+fn scan_reason(s: &scantriage_core::ScanSummary) -> String {
+    let list = |v: Vec<String>, n: u64| {
+        let shown = v.len() as u64;
+        let mut t = v.join(",");
+        if n > shown {
+            t.push_str(&format!(",... ({n} in all)"));
+        }
+        t
+    };
+    let techniques: Vec<&str> = s.techniques.iter().map(|t| t.as_str()).collect();
+    format!(
+        "port scan ({} {}, {}): {} probe(s) to {} port(s) [{}] on {} host(s) [{}], {} answered open; detected by {} after {} probe(s) at {}; {}s from {} to {}",
+        s.kind,
+        s.technique,
+        techniques.join("+"),
+        s.probes,
+        s.port_count,
+        list(s.ports.iter().take(20).map(|p| p.to_string()).collect(), s.port_count),
+        s.host_count,
+        list(s.hosts.iter().take(5).map(|h| h.to_string()).collect(), s.host_count),
+        s.open,
+        if s.method == "trw" {
+            "sequential hypothesis test (TRW)"
+        } else {
+            "distinct ports/hosts count"
+        },
+        s.probes_before_detection,
+        s.detected_at,
+        s.duration_secs,
+        s.first_seen,
+        s.last_seen
+    )
 }
 
 /// Applies a [`PolicyConfig`] to source profiles.
@@ -177,6 +215,41 @@ impl Policy {
                     example(Class::Exploit)
                 ),
             );
+        }
+        // Evidence for network detections: the source's first network event.
+        let net_at = p.net_example.map_or(String::new(), |(i, line)| {
+            let input = inputs.get(i as usize).map_or("?", String::as_str);
+            format!("; first seen at {input}:{line}")
+        });
+        if let Some(s) = &p.scan {
+            acc.block(c.block_portscan_secs, format!("{}{net_at}", scan_reason(s)));
+        }
+        if let Some(s) = &p.ssh {
+            if let Some(why) = &s.brute_force {
+                let mut r = format!(
+                    "SSH brute force: {why}; {} failed, {} invalid user(s), {} distinct name(s) ({}), {} preauth close(s), detected at {} after {} sshd message(s)",
+                    s.failures,
+                    s.invalid_users,
+                    s.distinct_users,
+                    s.users.join(", "),
+                    s.preauth_closes,
+                    s.detected_at.map_or(String::new(), |t| t.to_string()),
+                    s.events_before_detection.unwrap_or(0)
+                );
+                if s.accepted > 0 {
+                    r.push_str(&format!(
+                        "; it then LOGGED IN as {}: check those accounts",
+                        s.accepted_users.join(", ")
+                    ));
+                }
+                r.push_str(&net_at);
+                acc.block(c.block_bruteforce_secs, r);
+            } else if s.recon > 0 || s.failures > 0 || s.invalid_users > 0 {
+                acc.watch(format!(
+                    "SSH: {} failed login(s), {} invalid user(s), {} connection(s) without a login attempt (banner grabbing), below the brute-force thresholds{net_at}",
+                    s.failures, s.invalid_users, s.recon
+                ));
+            }
         }
         let l = &p.login;
         if l.peak_fast >= c.login_fast_attempts.max(1)

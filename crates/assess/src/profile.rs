@@ -1,7 +1,9 @@
 //! What one source did: counts, signatures, examples, and its login-attempt window.
 
 use crate::PolicyConfig;
-use scantriage_core::{Category, Severity, SignatureIndex, Timestamp, Verdict};
+use scantriage_core::{
+    Category, ScanSummary, Severity, SignatureIndex, SshSummary, Timestamp, Verdict,
+};
 use std::collections::VecDeque;
 
 /// One request kept as evidence (only for findings, never for benign traffic).
@@ -148,6 +150,14 @@ pub struct Profile {
     pub login: LoginWindow,
     /// Exploit payloads for software this server does not run.
     pub noise_exploits: u64,
+    /// Network events (packets, sshd messages) seen; not counted in `events`.
+    pub net_events: u64,
+    /// The port scan detected from this source (firewall logs, captures).
+    pub scan: Option<ScanSummary>,
+    /// What it did against sshd.
+    pub ssh: Option<SshSummary>,
+    /// Input and line (or packet number) of its first network event, as evidence.
+    pub net_example: Option<(u32, u64)>,
 }
 
 impl Profile {
@@ -166,7 +176,23 @@ impl Profile {
             urgent_why: None,
             login: LoginWindow::default(),
             noise_exploits: 0,
+            net_events: 0,
+            scan: None,
+            ssh: None,
+            net_example: None,
         }
+    }
+
+    /// Adds one network event (a packet or an sshd message) at `t` from `input`:`line`.
+    pub fn observe_network(&mut self, t: Timestamp, input: u32, line: u64) {
+        if self.events == 0 && self.net_events == 0 {
+            self.first_seen = t;
+            self.last_seen = t;
+        }
+        self.net_events += 1;
+        self.first_seen = self.first_seen.min(t);
+        self.last_seen = self.last_seen.max(t);
+        self.net_example.get_or_insert((input, line));
     }
 
     /// The worst verdict seen.

@@ -353,3 +353,72 @@ fn informational_glances_watch_but_never_block() {
         o.reasons
     );
 }
+
+#[test]
+fn policy_blocks_port_scans_and_ssh_brute_force_with_checkable_reasons() {
+    use scantriage_core::{ScanSummary, ScanTechnique, SshSummary};
+    let rs = rules();
+    let cfg = PolicyConfig::default();
+    let pol = Policy::new(cfg.clone());
+    let ip = "203.0.113.7".parse().unwrap();
+    let inputs = vec!["scan.pcap".to_string(), "auth.log".to_string()];
+    let t = Timestamp::from_unix_secs(1_762_124_401);
+    let mut p = Profile::new(t);
+    p.observe_network(t, 0, 3);
+    p.scan = Some(ScanSummary {
+        kind: "vertical",
+        technique: ScanTechnique::Syn,
+        techniques: vec![ScanTechnique::Syn],
+        method: "trw",
+        ports: vec![20, 21, 22, 23],
+        port_count: 4,
+        hosts: vec!["192.0.2.1".parse().unwrap()],
+        host_count: 1,
+        probes: 4,
+        probes_before_detection: 4,
+        open: 1,
+        first_seen: t,
+        detected_at: t,
+        last_seen: t,
+        duration_secs: 0,
+    });
+    let o = pol.decide(ip, &p, &rs, &inputs, 0);
+    assert_eq!(o.kind, DecisionKind::Block);
+    assert_eq!(o.duration_secs, cfg.block_portscan_secs);
+    let r = &o.reasons[0];
+    assert!(r.starts_with("port scan (vertical syn"), "{r}");
+    assert!(
+        r.contains("[20,21,22,23]") && r.contains("TRW") && r.contains("scan.pcap:3"),
+        "{r}"
+    );
+
+    let mut q = Profile::new(t);
+    q.observe_network(t, 1, 7);
+    let mut ssh = SshSummary {
+        failures: 3,
+        recon: 2,
+        first_seen: t,
+        last_seen: t,
+        ..SshSummary::default()
+    };
+    q.ssh = Some(ssh.clone());
+    let o = pol.decide(ip, &q, &rs, &inputs, 0);
+    assert_eq!(o.kind, DecisionKind::Watch, "{o:?}");
+    ssh.brute_force = Some("12 failed logins".into());
+    ssh.accepted = 1;
+    ssh.accepted_users = vec!["root".into()];
+    q.ssh = Some(ssh);
+    let o = pol.decide(ip, &q, &rs, &inputs, 0);
+    assert_eq!(o.kind, DecisionKind::Block);
+    assert!(o.reasons[0].contains("SSH brute force: 12 failed logins"));
+    assert!(o.reasons[0].contains("LOGGED IN as root") && o.reasons[0].contains("auth.log:7"));
+    // Allowlisted sources are never blocked, whatever they did.
+    let allow = Policy::new(PolicyConfig {
+        allowlist: vec!["203.0.113.0/24".parse().unwrap()],
+        ..PolicyConfig::default()
+    });
+    assert_eq!(
+        allow.decide(ip, &p, &rs, &inputs, 0).kind,
+        DecisionKind::Ignore
+    );
+}

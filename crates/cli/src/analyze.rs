@@ -13,13 +13,13 @@ use scantriage_core::{
     SignatureIndex, SourceSummary, Timestamp, Verdict,
 };
 use scantriage_detect::{heuristics, RuleSet, Scratch};
-use scantriage_ingest::{Chunk, ChunkReader, LogFormat, Parser, ParserConfig};
+use scantriage_ingest::{Chunk, ChunkReader, InputFormat, LogFormat, Parser, ParserConfig};
 use scantriage_report::{
     At, Campaign, CampaignObject, CveProbe, DecisionCounts, DraftRef, EmergingCampaign, Growth,
     HourCount, InputStats, InventoryHint, SignatureCampaign, Summary, TargetCampaign, WaveSummary,
     Window,
 };
-use scantriage_store::{Checkpoint, RunRecord, Store};
+use scantriage_store::{Checkpoint, RunRecord, Store, StoredCampaign};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::net::IpAddr;
@@ -448,6 +448,21 @@ struct Fold<'a> {
     findings: Vec<Finding>,
     kept: FastMap<IpAddr, u32>,
     keep_findings: bool,
+    /// Port-scan and SSH brute-force detectors (system logs and captures).
+    net: crate::network::NetDetectors,
+}
+
+/// Counts one network event in its source's profile.
+fn see_network(
+    profiles: &mut FastMap<IpAddr, SourceState>,
+    input: u32,
+    (ip, t, line): crate::network::Seen,
+) {
+    let st = profiles.entry(ip).or_insert_with(|| SourceState {
+        profile: Profile::new(t),
+        reader: false,
+    });
+    st.profile.observe_network(t, input, line);
 }
 
 impl Fold<'_> {
@@ -721,6 +736,7 @@ pub fn run(
         findings: Vec::new(),
         kept: FastMap::default(),
         keep_findings: opts.keep_findings,
+        net: crate::network::NetDetectors::new(&cfg.network),
     };
     let progress = opts.progress.then(|| {
         let pb = indicatif::ProgressBar::new_spinner();
@@ -770,6 +786,35 @@ pub fn run(
             .with_context(|| format!("{name}: cannot read"))?;
         let fp_now = fingerprint(&prefix[..want.min(prefix.len())]);
         let resume = prev.filter(|c| c.fingerprint == fp_now && c.offset > 0);
+        if scantriage_ingest::is_capture(&prefix) {
+            // A capture: read whole (again when it changed), unless already analysed.
+            st.format = InputFormat::Pcap.name().to_string();
+            let size = (!is_stdin)
+                .then(|| std::fs::metadata(path).ok().map(|m| m.len()))
+                .flatten();
+            match (&resume, size) {
+                (Some(c), Some(n)) if c.offset >= n => st.skipped_lines = c.lines,
+                _ => {
+                    let input = std::io::Cursor::new(prefix.clone()).chain(reader);
+                    let profiles = &mut fold.profiles;
+                    crate::network::read_pcap(input, &mut st, &mut fold.net, |seen| {
+                        see_network(profiles, idx as u32, seen)
+                    });
+                }
+            }
+            total_lines += st.lines;
+            if let Some(k) = key {
+                checkpoints.push(Checkpoint {
+                    key: k,
+                    fingerprint: fingerprint(&prefix[..prefix.len().min(FINGERPRINT_BYTES)]),
+                    offset: size.unwrap_or(0),
+                    lines: st.lines.max(st.skipped_lines),
+                    updated_ms: 0,
+                });
+            }
+            stats.push(st);
+            continue;
+        }
         let chained: Box<dyn Read + Send> =
             Box::new(std::io::Cursor::new(prefix.clone()).chain(reader));
         let mut cr = ChunkReader::new(chained, cfg.max_line_bytes).with_name(name.clone());
@@ -788,28 +833,54 @@ pub fn run(
                 }
             }
         }
-        let first = match cr.next_chunk() {
+        let mut first = match cr.next_chunk() {
             Ok(c) => c,
             Err(e) => {
                 st.read_error = Some(e.to_string());
                 None
             }
         };
-        let format = match (cfg.format, &first) {
-            (Some(f), _) => f,
+        let input_format = match (cfg.format, &first) {
+            (Some(f), _) => InputFormat::Web(f),
             (None, Some(c)) => {
                 let sample: Vec<&[u8]> = c.lines().take(50).map(|l| l.bytes).collect();
-                scantriage_ingest::detect_format(&sample).unwrap_or(LogFormat::Combined)
+                scantriage_ingest::detect_input(&prefix, &sample)
+                    .unwrap_or(InputFormat::Web(LogFormat::Combined))
             }
-            (None, None) => LogFormat::Combined,
+            (None, None) => InputFormat::Web(LogFormat::Combined),
         };
-        st.format = format.name().to_string();
+        st.format = input_format.name().to_string();
+        let format = match input_format {
+            InputFormat::Web(f) => f,
+            _ => LogFormat::Combined,
+        };
         let parser = Parser::new(ParserConfig {
             format,
             json: cfg.json_fields.clone(),
             trusted_proxies: cfg.trusted_proxies.clone(),
         });
         let mut end_offset = resume.as_ref().map_or(0, |c| c.offset);
+        if input_format.is_system() {
+            if let Some(first) = first.take() {
+                // Traditional syslog timestamps are dated against the input's mtime.
+                let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+                let reference = mtime
+                    .unwrap_or_else(std::time::SystemTime::now)
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let profiles = &mut fold.profiles;
+                end_offset = crate::network::read_system(
+                    input_format,
+                    &cfg.network,
+                    Timestamp::from_unix_secs(reference),
+                    first,
+                    &mut cr,
+                    &mut st,
+                    &mut fold.net,
+                    |seen| see_network(profiles, idx as u32, seen),
+                );
+            }
+        }
         if let Some(first) = first {
             let read_error = std::thread::scope(|sc| -> Option<String> {
                 let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(threads * 2);
@@ -915,6 +986,10 @@ pub fn run(
         Some(s) => s.load_sources(&ips)?,
         None => HashMap::new(),
     };
+    for (ip, st) in fold.profiles.iter_mut() {
+        st.profile.scan = fold.net.scans.detection(*ip);
+        st.profile.ssh = fold.net.ssh.summary(*ip).cloned();
+    }
     let mut sources = Vec::with_capacity(fold.profiles.len());
     let mut decisions = Vec::new();
     let mut counts = DecisionCounts::default();
@@ -952,11 +1027,19 @@ pub fn run(
                 at: p.last_seen,
             });
         }
+        // A port scan or brute force aims at this server: at least relevant.
+        let net_relevant =
+            p.scan.is_some() || p.ssh.as_ref().is_some_and(|s| s.brute_force.is_some());
+        let verdict = if net_relevant {
+            p.verdict().max(Verdict::Relevant)
+        } else {
+            p.verdict()
+        };
         sources.push(SourceSummary {
             ip: *ip,
             decision: o.kind,
-            verdict: p.verdict(),
-            events: p.events,
+            verdict,
+            events: p.events + p.net_events,
             findings: p.events - p.by_verdict[0],
             signatures,
             cves,
@@ -965,6 +1048,8 @@ pub fn run(
             last_seen: p.last_seen,
             duration_secs: o.duration_secs,
             by_verdict: p.by_verdict,
+            port_scan: p.scan.clone(),
+            ssh: p.ssh.clone(),
         });
     }
     sources.sort_by_key(|s| s.ip);
@@ -1300,6 +1385,8 @@ pub fn merge_with_stored(now: &SourceSummary, old: Option<&SourceSummary>) -> So
         last_seen: old.last_seen.max(now.last_seen),
         duration_secs: now.duration_secs.max(old.duration_secs),
         by_verdict,
+        port_scan: now.port_scan.clone().or_else(|| old.port_scan.clone()),
+        ssh: now.ssh.clone().or_else(|| old.ssh.clone()),
     }
 }
 
@@ -1335,5 +1422,53 @@ pub fn save(store: &mut dyn Store, out: &Outcome, started_ms: i64) -> Result<()>
         decisions: &out.decisions,
         checkpoints: &checkpoints,
     })?;
+    let campaigns: Vec<StoredCampaign> = out
+        .summary
+        .campaign_objects
+        .iter()
+        .map(stored_campaign)
+        .collect();
+    if !campaigns.is_empty() {
+        store.save_campaigns(&campaigns)?;
+    }
     Ok(())
+}
+
+/// The store's row for a campaign object of the report.
+fn stored_campaign(c: &CampaignObject) -> StoredCampaign {
+    let (kind, key, sources, requests, first, last) = match c {
+        CampaignObject::Target(t) => (
+            "target",
+            t.target.clone(),
+            t.sources,
+            t.requests,
+            t.first_seen,
+            t.last_seen,
+        ),
+        CampaignObject::Signature(t) => (
+            "signature",
+            t.signature.clone(),
+            t.sources,
+            t.requests,
+            t.first_seen,
+            t.last_seen,
+        ),
+        CampaignObject::Emerging(t) => (
+            "emerging",
+            t.template.clone(),
+            t.sources,
+            t.requests,
+            t.first_seen.time,
+            t.last_seen,
+        ),
+    };
+    StoredCampaign {
+        kind: kind.to_string(),
+        key,
+        sources,
+        requests,
+        first_seen_ms: first.unix_ms,
+        last_seen_ms: last.unix_ms,
+        data: serde_json::to_string(c).unwrap_or_default(),
+    }
 }

@@ -43,6 +43,10 @@ pub struct ConfigFile {
     pub store: StoreSection,
     /// Campaigns and new waves.
     pub campaigns: CampaignsSection,
+    /// How bans are enforced.
+    pub enforce: crate::enforce_cmd::EnforceSection,
+    /// Firewall logs, captures and sshd: prefixes, dating and thresholds.
+    pub network: crate::network::NetworkSection,
 }
 
 /// `[site]`
@@ -134,6 +138,8 @@ pub struct PolicySection {
     pub block_exploit: Spanned<String>,
     /// Block duration for login brute force.
     pub block_bruteforce: Spanned<String>,
+    /// Block duration for a port scan.
+    pub block_portscan: Spanned<String>,
     /// Block duration for repeated relevant probes.
     pub block_relevant: Spanned<String>,
     /// How long a watch lasts.
@@ -174,6 +180,7 @@ impl Default for PolicySection {
             block_urgent: dur(d.block_urgent_secs),
             block_exploit: dur(d.block_exploit_secs),
             block_bruteforce: dur(d.block_bruteforce_secs),
+            block_portscan: dur(d.block_portscan_secs),
             block_relevant: dur(d.block_relevant_secs),
             watch: dur(d.watch_secs),
             relevant_block_after: d.relevant_block_after,
@@ -281,6 +288,10 @@ pub struct Config {
     pub package_map: Option<PathBuf>,
     /// The dpkg status file, when not the default.
     pub dpkg_status: Option<PathBuf>,
+    /// How bans are enforced.
+    pub enforce: crate::enforce_cmd::EnforceConfig,
+    /// Firewall logs, captures and sshd.
+    pub network: crate::network::NetworkConfig,
 }
 
 impl Default for Config {
@@ -398,6 +409,7 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         block_urgent_secs: secs(&p.block_urgent, "block_urgent"),
         block_exploit_secs: secs(&p.block_exploit, "block_exploit"),
         block_bruteforce_secs: secs(&p.block_bruteforce, "block_bruteforce"),
+        block_portscan_secs: secs(&p.block_portscan, "block_portscan"),
         block_relevant_secs: secs(&p.block_relevant, "block_relevant"),
         watch_secs: secs(&p.watch, "watch"),
         relevant_block_after: p.relevant_block_after,
@@ -442,6 +454,8 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         site_paths: c.site_paths.clone(),
         drafts_dir: c.drafts_dir.clone(),
     };
+    let enforce = crate::enforce_cmd::validate(&file.enforce, &mut err);
+    let network = crate::network::validate(&file.network, &mut err);
     if file.input.max_line_bytes < 256 {
         errors.push(ConfigError {
             file: name.to_string(),
@@ -469,6 +483,8 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         docroots: file.inventory.docroots,
         package_map: file.inventory.package_map,
         dpkg_status: file.inventory.dpkg_status,
+        enforce,
+        network,
     })
 }
 

@@ -6,6 +6,9 @@
 
 pub mod analyze;
 pub mod config;
+pub mod enforce_cmd;
 pub mod exposure;
 pub mod inventory_cmd;
+pub mod network;
 pub mod vulndb;
+pub mod watch;

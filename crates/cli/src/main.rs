@@ -49,12 +49,28 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
-    /// List the active block and watch decisions in the store.
+    /// List the active block and watch decisions in the store; add or delete one.
     Decisions {
+        /// `add` or `delete` (without one: list the active decisions).
+        #[command(subcommand)]
+        command: Option<scantriage_cli::enforce_cmd::DecisionsCommand>,
         #[command(flatten)]
         common: CommonArgs,
         #[command(flatten)]
         store: StoreArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+    /// The campaigns of the latest analysis in the store, most sources first.
+    Campaigns {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
@@ -65,6 +81,10 @@ enum Command {
     Inventory(scantriage_cli::inventory_cmd::InventoryArgs),
     /// Installed products with the advisories that affect their versions, most urgent first.
     Exposure(scantriage_cli::exposure::ExposureArgs),
+    /// Apply the store's block decisions to the firewall (nftables, ipset, a file), list or remove bans.
+    Enforce(scantriage_cli::enforce_cmd::EnforceArgs),
+    /// Follow access logs, decide as lines arrive, and enforce the blocks.
+    Watch(scantriage_cli::watch::WatchArgs),
 }
 
 /// Loads the config and resolves the store path for the vulnerability commands.
@@ -490,6 +510,35 @@ fn cmd_show(
     r.map_err(failure)
 }
 
+fn cmd_campaigns(
+    common: CommonArgs,
+    store: StoreArgs,
+    limit: usize,
+    output: OutputFormat,
+) -> Result<(), Exit> {
+    let cfg = load_config(&common)?;
+    let st = open_store(&cfg, &store)?;
+    let rows = st.latest_campaigns(limit).map_err(failure)?;
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    let r = (|| -> std::io::Result<()> {
+        for c in &rows {
+            match output {
+                OutputFormat::Json => writeln!(w, "{{\"campaign\":{}}}", c.data)?,
+                OutputFormat::Table => writeln!(
+                    w,
+                    "{:<10} {:<48} {:>8} sources {:>9} requests",
+                    c.kind,
+                    scantriage_core::escape_for_display(c.key.as_bytes(), 48),
+                    c.sources,
+                    c.requests
+                )?,
+            }
+        }
+        w.flush()
+    })();
+    r.map_err(failure)
+}
+
 fn cmd_decisions(common: CommonArgs, store: StoreArgs, output: OutputFormat) -> Result<(), Exit> {
     let cfg = load_config(&common)?;
     let st = open_store(&cfg, &store)?;
@@ -527,10 +576,28 @@ fn main() -> ExitCode {
             output,
         } => cmd_show(ip, common, store, output),
         Command::Decisions {
+            command: Some(c), ..
+        } => cmd_vuln(&c.site().clone(), |cfg, p, w| {
+            scantriage_cli::enforce_cmd::run_decisions(c, cfg, p, w)
+        }),
+        Command::Decisions {
+            command: None,
             common,
             store,
             output,
         } => cmd_decisions(common, store, output),
+        Command::Enforce(a) => cmd_vuln(&a.command.site().clone(), |c, p, w| {
+            scantriage_cli::enforce_cmd::run(a.command, c, p, w)
+        }),
+        Command::Watch(a) => cmd_vuln(&a.site.clone(), |c, p, w| {
+            scantriage_cli::watch::run(a, c, p, w)
+        }),
+        Command::Campaigns {
+            common,
+            store,
+            limit,
+            output,
+        } => cmd_campaigns(common, store, limit, output),
         Command::Vulndb(a) => cmd_vuln(&a.command.site().clone(), |c, p, w| {
             scantriage_cli::vulndb::run(a.command, c, p, w)
         }),

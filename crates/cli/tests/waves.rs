@@ -353,3 +353,65 @@ fn campaigns_do_not_depend_on_the_thread_count() {
     assert_eq!(one, many);
     assert_eq!(s1["waves"], s4["waves"]);
 }
+
+#[test]
+fn campaigns_are_kept_in_the_store_for_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = scantriage_testkit::generate_bytes(&scantriage_testkit::CorpusConfig {
+        lines: 60_000,
+        seed: 12,
+        wave: true,
+        ..Default::default()
+    });
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, log).unwrap();
+    let db = dir.path().join("s.db").display().to_string();
+    let ok = assert_cmd::Command::cargo_bin("scantriage")
+        .unwrap()
+        .args(["analyze", "--no-progress", "--output", "json", "--db", &db])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let printed = String::from_utf8(ok.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("{\"campaign\""))
+        .count();
+    let out = assert_cmd::Command::cargo_bin("scantriage")
+        .unwrap()
+        .args([
+            "campaigns",
+            "--output",
+            "json",
+            "--limit",
+            "100000",
+            "--db",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(stored.len(), printed, "every printed campaign is stored");
+    let kinds: std::collections::BTreeSet<&str> = stored
+        .iter()
+        .map(|c| c["campaign"]["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains("target") && kinds.contains("signature"),
+        "{kinds:?}"
+    );
+}

@@ -10,9 +10,14 @@
 #![warn(missing_docs)]
 
 mod level;
+mod net;
 mod time;
 
 pub use level::{Category, DecisionKind, Severity, Verdict};
+pub use net::{
+    AuthEvent, AuthKind, ConnOutcome, FirewallAction, PacketEvent, Proto, ScanSummary,
+    ScanTechnique, SshSummary, TcpFlags,
+};
 pub use time::Timestamp;
 
 use std::borrow::Cow;
@@ -163,6 +168,12 @@ pub struct SourceSummary {
     pub duration_secs: u64,
     /// Event counts per verdict, indexed like [`Verdict::ALL`].
     pub by_verdict: [u64; 5],
+    /// The port scan detected from it (firewall logs, captures), when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_scan: Option<ScanSummary>,
+    /// What it did against sshd, when it appears in sshd logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshSummary>,
 }
 
 /// Renders attacker-controlled bytes safely for people: printable ASCII and valid

@@ -27,13 +27,20 @@ mod combined;
 mod error;
 mod input;
 mod json;
+pub mod netfilter;
+pub mod pcap;
+pub mod sshd;
+pub mod syslog;
 mod timefmt;
 
 pub use chunk::{Chunk, ChunkReader, Line, Lines, CHUNK_SIZE, MAX_LINE};
 pub use error::{InputError, InputErrorKind, ParseError, ParseErrorKind};
 pub use input::{open_input, order_rotated};
 pub use json::JsonFields;
-pub use scantriage_core::HttpRequest;
+pub use netfilter::{parse_netfilter, PrefixActions};
+pub use scantriage_core::{AuthEvent, HttpRequest, PacketEvent};
+pub use sshd::parse_sshd;
+pub use syslog::{parse_envelope, Envelope, SyslogContext};
 
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -215,9 +222,215 @@ pub fn detect_format(lines: &[&[u8]]) -> Option<LogFormat> {
     (votes[best] > 0).then_some(LogFormat::ALL[best])
 }
 
+/// Every input format: access logs, system logs (sshd, netfilter), packet captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InputFormat {
+    /// An access log.
+    Web(LogFormat),
+    /// sshd messages (syslog, RFC 3339 or journal JSON); other lines are skipped.
+    Sshd,
+    /// Netfilter log lines (syslog, RFC 3339 or journal JSON); other lines are skipped.
+    Netfilter,
+    /// A system log with both sshd and netfilter messages; other lines are skipped.
+    Syslog,
+    /// A pcap or pcapng capture.
+    Pcap,
+}
+
+impl InputFormat {
+    /// The format's name, as `--log-format` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputFormat::Web(f) => f.name(),
+            InputFormat::Sshd => "sshd",
+            InputFormat::Netfilter => "netfilter",
+            InputFormat::Syslog => "syslog",
+            InputFormat::Pcap => "pcap",
+        }
+    }
+
+    /// Whether lines are parsed by [`SystemParser`].
+    pub fn is_system(self) -> bool {
+        matches!(
+            self,
+            InputFormat::Sshd | InputFormat::Netfilter | InputFormat::Syslog
+        )
+    }
+}
+
+impl std::fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for InputFormat {
+    type Err = UnknownFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "sshd" | "auth" => Ok(InputFormat::Sshd),
+            "netfilter" | "iptables" | "nftables" => Ok(InputFormat::Netfilter),
+            "syslog" | "journal" => Ok(InputFormat::Syslog),
+            "pcap" | "pcapng" => Ok(InputFormat::Pcap),
+            _ => s.parse().map(InputFormat::Web),
+        }
+    }
+}
+
+/// An event from a system log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SystemEvent<'a> {
+    /// An sshd message about a client.
+    Auth(AuthEvent<'a>),
+    /// A logged packet.
+    Packet(PacketEvent),
+}
+
+/// Parses system-log lines: sshd and/or netfilter messages, by program tag.
+#[derive(Debug, Clone)]
+pub struct SystemParser {
+    /// Which messages to read ([`InputFormat::Sshd`], `Netfilter` or `Syslog`).
+    pub format: InputFormat,
+    /// Dating of traditional syslog prefixes.
+    pub ctx: SyslogContext,
+    /// Netfilter log prefixes to actions.
+    pub actions: PrefixActions,
+}
+
+impl SystemParser {
+    /// Parses one line: `Ok(None)` for a well-formed line that is not an event this
+    /// format reads (another program's message). Never panics.
+    pub fn parse<'a>(&self, line: &'a [u8]) -> Result<Option<SystemEvent<'a>>, ParseError> {
+        if line.len() > MAX_PARSE_LINE {
+            return Err(ParseError::at(ParseErrorKind::TooLong, MAX_PARSE_LINE));
+        }
+        let env = parse_envelope(line, &self.ctx)?;
+        let want_sshd = matches!(self.format, InputFormat::Sshd | InputFormat::Syslog);
+        let want_nf = matches!(self.format, InputFormat::Netfilter | InputFormat::Syslog);
+        if want_sshd && sshd::is_sshd(&env.program) {
+            return Ok(parse_sshd(line, &self.ctx)?.map(SystemEvent::Auth));
+        }
+        if want_nf && netfilter::looks_like_netfilter(&env.message) {
+            return Ok(parse_netfilter(line, &self.ctx, &self.actions)?.map(SystemEvent::Packet));
+        }
+        Ok(None)
+    }
+}
+
+/// Whether the first bytes of an input are a pcap or pcapng file header.
+pub fn is_capture(first_bytes: &[u8]) -> bool {
+    matches!(
+        first_bytes.get(..4),
+        Some(
+            [0xd4, 0xc3, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0xc3, 0xd4]
+                | [0x4d, 0x3c, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0x3c, 0x4d]
+                | [0x0a, 0x0d, 0x0d, 0x0a]
+        )
+    )
+}
+
+/// Guesses any input's format from its first bytes and lines: a capture by its magic
+/// number; a system log when at least as many of the first 20 non-empty lines have a
+/// syslog or journal envelope as parse as an access log (`sshd` or `netfilter` when only
+/// one kind of message is seen among the first 50 lines, else `syslog`); else
+/// [`detect_format`].
+pub fn detect_input(first_bytes: &[u8], lines: &[&[u8]]) -> Option<InputFormat> {
+    if is_capture(first_bytes) {
+        return Some(InputFormat::Pcap);
+    }
+    let ctx = SyslogContext::default();
+    let nonempty = || {
+        lines
+            .iter()
+            .map(|l| l.trim_ascii())
+            .filter(|l| !l.is_empty())
+    };
+    let mut system = 0usize;
+    let (mut ssh, mut nf) = (false, false);
+    for (i, l) in nonempty().take(50).enumerate() {
+        if let Ok(e) = parse_envelope(l, &ctx) {
+            system += usize::from(i < 20);
+            ssh |= sshd::is_sshd(&e.program);
+            nf |= netfilter::looks_like_netfilter(&e.message);
+        }
+    }
+    let web = detect_format(lines);
+    let web_votes = match web {
+        Some(f) => {
+            let p = Parser::new(ParserConfig::new(f));
+            nonempty().take(20).filter(|l| p.parse(l).is_ok()).count()
+        }
+        None => 0,
+    };
+    if system > 0 && system >= web_votes {
+        return Some(match (ssh, nf) {
+            (true, false) => InputFormat::Sshd,
+            (false, true) => InputFormat::Netfilter,
+            _ => InputFormat::Syslog,
+        });
+    }
+    web.map(InputFormat::Web)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn detects_system_logs_and_captures() {
+        let ssh: &[u8] = b"Nov  3 00:00:01 h sshd[1]: Invalid user a from 192.0.2.1 port 2";
+        let nf: &[u8] = b"Nov  3 00:00:01 h kernel: [1.0] DROP IN=eth0 OUT= SRC=192.0.2.1 DST=192.0.2.2 PROTO=TCP SPT=1 DPT=2 SYN";
+        let other: &[u8] = b"Nov  3 00:00:01 h cron[2]: (root) CMD (true)";
+        let j: &[u8] = br#"{"__REALTIME_TIMESTAMP":"1762124401000000","SYSLOG_IDENTIFIER":"sshd","MESSAGE":"x"}"#;
+        let web: &[u8] =
+            br#"192.0.2.1 - - [03/Nov/2025:00:00:01 +0000] "GET / HTTP/1.1" 200 1 "-" "ua""#;
+        assert_eq!(detect_input(b"", &[ssh, other]), Some(InputFormat::Sshd));
+        assert_eq!(
+            detect_input(b"", &[nf, other]),
+            Some(InputFormat::Netfilter)
+        );
+        assert_eq!(detect_input(b"", &[nf, ssh]), Some(InputFormat::Syslog));
+        assert_eq!(detect_input(b"", &[other]), Some(InputFormat::Syslog));
+        assert_eq!(detect_input(b"", &[j]), Some(InputFormat::Sshd));
+        assert_eq!(
+            detect_input(b"", &[web, web]),
+            Some(InputFormat::Web(LogFormat::Combined))
+        );
+        assert_eq!(
+            detect_input(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0], &[]),
+            Some(InputFormat::Pcap)
+        );
+        assert_eq!(
+            detect_input(&[0x0a, 0x0d, 0x0d, 0x0a], &[]),
+            Some(InputFormat::Pcap)
+        );
+        for n in ["sshd", "netfilter", "syslog", "pcap", "combined", "caddy"] {
+            assert_eq!(n.parse::<InputFormat>().unwrap().name(), n);
+        }
+    }
+
+    #[test]
+    fn system_parser_dispatches_by_program() {
+        let p = SystemParser {
+            format: InputFormat::Syslog,
+            ctx: SyslogContext::default(),
+            actions: PrefixActions::default(),
+        };
+        let ssh: &[u8] = b"Nov  3 00:00:01 h sshd[1]: Invalid user a from 192.0.2.1 port 2";
+        let nf: &[u8] = b"Nov  3 00:00:01 h kernel: DROP IN=eth0 OUT= SRC=192.0.2.1 DST=192.0.2.2 PROTO=UDP SPT=1 DPT=53";
+        assert!(matches!(p.parse(ssh), Ok(Some(SystemEvent::Auth(_)))));
+        assert!(matches!(p.parse(nf), Ok(Some(SystemEvent::Packet(_)))));
+        assert_eq!(p.parse(b"Nov  3 00:00:01 h cron[2]: x"), Ok(None));
+        assert!(p.parse(b"garbage").is_err());
+        let only_ssh = SystemParser {
+            format: InputFormat::Sshd,
+            ..p
+        };
+        assert_eq!(only_ssh.parse(nf), Ok(None));
+    }
 
     fn cfg(format: LogFormat, proxies: &[&str]) -> Parser {
         Parser::new(ParserConfig {

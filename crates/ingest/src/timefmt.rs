@@ -19,7 +19,7 @@ fn d4(b: &[u8], i: usize) -> Option<u32> {
 }
 
 #[inline]
-fn month(b: &[u8]) -> Option<u32> {
+pub(crate) fn month(b: &[u8]) -> Option<u32> {
     Some(match b {
         b"Jan" => 1,
         b"Feb" => 2,
@@ -48,7 +48,16 @@ fn days_in_month(y: u32, m: u32) -> u32 {
 
 /// Checks the civil fields and builds the timestamp.
 #[allow(clippy::too_many_arguments)]
-fn build(y: u32, mo: u32, d: u32, h: u32, mi: u32, s: u32, ms: u32, off: i32) -> Option<Timestamp> {
+pub(crate) fn build(
+    y: u32,
+    mo: u32,
+    d: u32,
+    h: u32,
+    mi: u32,
+    s: u32,
+    ms: u32,
+    off: i32,
+) -> Option<Timestamp> {
     if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 {
         return None;
     }

@@ -74,3 +74,72 @@ fn the_mutation_bases_parse() {
     assert!(parser(LogFormat::NginxJson).parse(NGINX).is_ok());
     assert!(parser(LogFormat::Caddy).parse(CADDY).is_ok());
 }
+
+mod system {
+    use proptest::prelude::*;
+    use scantriage_ingest::pcap::read_capture;
+    use scantriage_ingest::{
+        detect_input, InputFormat, PrefixActions, SyslogContext, SystemParser,
+    };
+
+    const SSHD: &[u8] = b"Nov  3 00:00:01 web1 sshd[812]: Failed password for invalid user admin from 203.0.113.7 port 52312 ssh2";
+    const CLOSED: &[u8] = b"2025-11-03T00:00:01+01:00 web1 sshd[1]: Connection closed by authenticating user root 203.0.113.7 port 52316 [preauth]";
+    const NF: &[u8] = b"Nov  3 00:00:01 web1 kernel: [1.2] DROP IN=eth0 OUT= SRC=2001:db8::1 DST=192.0.2.1 LEN=44 PROTO=TCP SPT=40000 DPT=22 WINDOW=1024 RES=0x00 SYN URGP=0";
+    const JOURNAL: &[u8] = br#"{"__REALTIME_TIMESTAMP":"1762124401123456","SYSLOG_IDENTIFIER":"sshd","MESSAGE":"Invalid user a from 192.0.2.1 port 2"}"#;
+
+    fn parser() -> SystemParser {
+        SystemParser {
+            format: InputFormat::Syslog,
+            ctx: SyslogContext::default(),
+            actions: PrefixActions::default(),
+        }
+    }
+
+    fn spliced(base: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
+        let alphabet: Vec<u8> = b" :[]=.0123456789abcdefSYNACKINportfrom\"{}\xff".to_vec();
+        (
+            0..base.len(),
+            0..base.len(),
+            prop::collection::vec(prop::sample::select(alphabet), 0..40),
+        )
+            .prop_map(move |(a, b, ins)| {
+                let (a, b) = (a.min(b), a.max(b));
+                let mut v = base[..a].to_vec();
+                v.extend(ins);
+                v.extend_from_slice(&base[b..]);
+                v
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        #[test]
+        fn system_parsers_never_panic(line in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parser().parse(&line);
+            let _ = detect_input(&line, &[&line]);
+        }
+
+        #[test]
+        fn mutated_system_lines_never_panic(
+            a in spliced(SSHD), b in spliced(CLOSED), c in spliced(NF), d in spliced(JOURNAL)
+        ) {
+            for l in [&a, &b, &c, &d] {
+                let _ = parser().parse(l);
+            }
+        }
+
+        #[test]
+        fn captures_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400), cut in 0usize..400) {
+            let _ = read_capture(&bytes[..], |_| {});
+            // A real header followed by junk, cut anywhere.
+            let mut f = scantriage_testkit::pcap::Capture::pcap(1);
+            f.add(1000, &bytes);
+            let b = f.bytes();
+            let _ = read_capture(&b[..cut.min(b.len())], |_| {});
+            let mut g = scantriage_testkit::pcap::Capture::pcapng(101);
+            g.add(1000, &bytes);
+            let _ = read_capture(g.bytes(), |_| {});
+        }
+    }
+}

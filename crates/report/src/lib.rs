@@ -433,6 +433,63 @@ impl Default for Limits {
     }
 }
 
+/// The network section: port scans and SSH brute force, when there are any.
+fn write_network(sources: &[SourceSummary], limits: Limits, w: &mut dyn Write) -> io::Result<()> {
+    let scans: Vec<&SourceSummary> = sources.iter().filter(|s| s.port_scan.is_some()).collect();
+    let brute: Vec<&SourceSummary> = sources
+        .iter()
+        .filter(|s| s.ssh.as_ref().is_some_and(|x| x.brute_force.is_some()))
+        .collect();
+    if !scans.is_empty() {
+        writeln!(w, "\nPORT SCANS ({})", scans.len())?;
+        writeln!(
+            w,
+            "  {:<40} {:<10} {:<9} {:>6} {:>5} {:>7} {:>8}  PORTS",
+            "SOURCE", "KIND", "TECHNIQUE", "PROBES", "HOSTS", "DECIDED", "DURATION"
+        )?;
+        for s in scans.iter().take(limits.blocks) {
+            let p = s.port_scan.as_ref().expect("filtered");
+            let mut ports: Vec<String> = p.ports.iter().take(12).map(u16::to_string).collect();
+            if p.port_count > ports.len() as u64 {
+                ports.push(format!("... ({})", p.port_count));
+            }
+            writeln!(
+                w,
+                "  {:<40} {:<10} {:<9} {:>6} {:>5} {:>7} {:>8}  {}",
+                s.ip.to_string(),
+                p.kind,
+                p.technique.as_str(),
+                p.probes,
+                p.host_count,
+                p.probes_before_detection,
+                human_duration(p.duration_secs),
+                ports.join(",")
+            )?;
+        }
+    }
+    if !brute.is_empty() {
+        writeln!(w, "\nSSH BRUTE FORCE ({})", brute.len())?;
+        for s in brute.iter().take(limits.blocks) {
+            let x = s.ssh.as_ref().expect("filtered");
+            writeln!(
+                w,
+                "  {:<40} {} failed, {} invalid user(s), {} name(s): {}{}",
+                s.ip.to_string(),
+                x.failures,
+                x.invalid_users,
+                x.distinct_users,
+                x.users.join(", "),
+                if x.accepted > 0 {
+                    format!("  LOGGED IN as {}", x.accepted_users.join(", "))
+                } else {
+                    String::new()
+                }
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes the terminal report for people.
 pub fn write_terminal(
     sources: &[SourceSummary],
@@ -578,6 +635,8 @@ pub fn write_terminal(
             blocks.len() - limits.blocks
         )?;
     }
+
+    write_network(sources, limits, w)?;
 
     let mut queue: Vec<&SourceSummary> = sources
         .iter()

@@ -505,6 +505,9 @@ fn source_from_row(r: &Row<'_>) -> rusqlite::Result<SourceSummary> {
         last_seen: timestamp(r, 10, 11)?,
         duration_secs: r.get(12)?,
         by_verdict,
+        // Not stored: the reasons carry the evidence.
+        port_scan: None,
+        ssh: None,
     })
 }
 

@@ -53,6 +53,8 @@ fn summary(source: &str) -> SourceSummary {
         last_seen: ts(1_700_000_360_500, -330),
         duration_secs: 3600,
         by_verdict: [9, 1, 0, 2, 0],
+        port_scan: None,
+        ssh: None,
     }
 }
 
@@ -366,6 +368,8 @@ fn sources_are_replaced_not_merged() {
         last_seen: ts(6, 120),
         duration_secs: 7,
         by_verdict: [0, 0, 0, 0, 1],
+        port_scan: None,
+        ssh: None,
         ip: ip("192.0.2.1"),
     };
     store

@@ -17,6 +17,8 @@ mod clock;
 mod content;
 mod gen;
 mod net;
+pub mod netns;
+pub mod pcap;
 mod rng;
 
 use std::fmt;

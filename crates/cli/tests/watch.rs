@@ -1,0 +1,318 @@
+//! `scantriage watch`: following a log, blocking as probes arrive, resuming after a kill.
+
+use assert_cmd::cargo::CommandCargoExt;
+use scantriage_store::{SqliteStore, Store};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A combined log line `sec` seconds after the test started (decisions hold from the
+/// event time, so the log must be current for the restored bans to be active).
+fn line(ip: &str, sec: u32, target: &str, status: u16) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // 2026-11-25T11:53:27+00:00 -> 25/Nov/2026:11:53:27 +0000
+    let t = scantriage_core::Timestamp::from_unix_secs(now - 60 + i64::from(sec)).to_rfc3339();
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS[t[5..7].parse::<usize>().unwrap() - 1];
+    format!(
+        "{ip} - - [{}/{month}/{}:{} +0000] \"GET {target} HTTP/1.1\" {status} 512 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\"\n",
+        &t[8..10],
+        &t[0..4],
+        &t[11..19]
+    )
+}
+
+fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn watch(dir: &Path, log: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::cargo_bin("scantriage").unwrap();
+    c.current_dir(dir)
+        .env_remove("SCANTRIAGE_CONFIG")
+        .env_remove("SCANTRIAGE_DB")
+        .args([
+            "watch",
+            "--interval",
+            "100ms",
+            "--db",
+            "st.db",
+            "--config",
+            "c.toml",
+        ])
+        .args(extra)
+        .arg(log);
+    c
+}
+
+#[test]
+fn watch_blocks_while_following_and_resumes_after_a_kill_without_double_counting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("access.log");
+    let deny = d.join("deny.conf");
+    std::fs::write(
+        d.join("c.toml"),
+        format!(
+            "[enforce]\nbackend = \"file\"\nfile = \"{}\"\n",
+            deny.display()
+        ),
+    )
+    .unwrap();
+    let mut written = 0u64;
+    for i in 0..5 {
+        append(&log, &line("203.0.113.20", i, "/", 200));
+        written += 1;
+    }
+    let mut child = watch(d, &log, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The probes arrive while it runs.
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 10..14 {
+        append(
+            &log,
+            &line(
+                "198.51.100.7",
+                i,
+                "/index.php?id=1%20UNION%20SELECT%201,2,3--",
+                200,
+            ),
+        );
+        append(
+            &log,
+            &line("198.51.100.7", i, "/?page=../../../../etc/passwd", 200),
+        );
+        written += 2;
+    }
+    let start = Instant::now();
+    let mut blocked = false;
+    while start.elapsed() < Duration::from_secs(15) {
+        if std::fs::read_to_string(&deny).is_ok_and(|t| t.contains("deny 198.51.100.7;")) {
+            blocked = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Rotation (rename and create) once the old file was read; then killed without
+    // warning in the middle of the traffic.
+    std::thread::sleep(Duration::from_millis(400));
+    std::fs::rename(&log, d.join("access.log.1")).unwrap();
+    for i in 20..30 {
+        append(&log, &line("203.0.113.21", i, "/about/", 200));
+        written += 1;
+        if i == 24 {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(blocked, "198.51.100.7 not blocked within 15 s");
+    for i in 30..40 {
+        append(&log, &line("203.0.113.22", i, "/contact/", 200));
+        written += 1;
+    }
+    // The ban is lifted by hand; the restart restores it from the store.
+    std::fs::write(&deny, "").unwrap();
+    let out = watch(d, &log, &["--polls", "2"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("file: 1 ban(s) restored"), "{stdout}");
+    assert!(std::fs::read_to_string(&deny)
+        .unwrap()
+        .contains("deny 198.51.100.7;"));
+    let store = SqliteStore::open(&d.join("st.db")).unwrap();
+    assert_eq!(store.counts().unwrap().lines, written);
+}
+
+/// Exit status of a TCP connection attempt from `ns` to `addr` port 9 within 2 s:
+/// 1 when refused (the packet got through), 124 when it timed out (dropped).
+fn connect(ns: &scantriage_testkit::netns::Netns, addr: &str) -> i32 {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns.name(), "timeout", "2", "bash", "-c"])
+        .arg(format!("echo > /dev/tcp/{addr}/9"))
+        .output()
+        .unwrap();
+    out.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn watch_blocks_a_prober_in_the_kernel_within_two_seconds() {
+    use scantriage_testkit::netns::Netns;
+    let Some(server) = Netns::create("wsrv", &["nft", "bash", "timeout"]) else {
+        return;
+    };
+    let scanner = Netns::create("wscn", &[]).unwrap();
+    server.exec_ok(
+        "ip",
+        &[
+            "link",
+            "add",
+            "st-srv",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "st-scn",
+            "netns",
+            scanner.name(),
+        ],
+    );
+    server.exec_ok("ip", &["addr", "add", "198.51.100.1/24", "dev", "st-srv"]);
+    server.exec_ok("ip", &["link", "set", "st-srv", "up"]);
+    scanner.exec_ok("ip", &["addr", "add", "198.51.100.7/24", "dev", "st-scn"]);
+    scanner.exec_ok("ip", &["link", "set", "st-scn", "up"]);
+    assert_eq!(connect(&scanner, "198.51.100.1"), 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("access.log");
+    std::fs::write(
+        d.join("c.toml"),
+        format!(
+            "[enforce]\nbackend = \"nftables\"\ncommand_prefix = [\"ip\", \"netns\", \"exec\", \"{}\"]\n",
+            server.name()
+        ),
+    )
+    .unwrap();
+    append(&log, &line("203.0.113.20", 0, "/", 200));
+    let mut child = watch(d, &log, &["--reassert", "200ms"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    append(
+        &log,
+        &line("198.51.100.7", 5, "/?page=../../../../etc/passwd", 200),
+    );
+    append(
+        &log,
+        &line(
+            "198.51.100.7",
+            6,
+            "/index.php?id=1%20UNION%20SELECT%201,2,3--",
+            200,
+        ),
+    );
+    let probe = Instant::now();
+    let mut in_set = None;
+    while probe.elapsed() < Duration::from_secs(10) {
+        let (_, set, _) = server.exec("nft", &["list", "set", "inet", "scantriage", "banned_v4"]);
+        if set.contains("198.51.100.7") {
+            in_set = Some(probe.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let took = in_set.expect("198.51.100.7 never reached the nftables set");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    // Someone flushes the whole ruleset: the running service puts the ban back.
+    server.exec_ok("nft", &["flush", "ruleset"]);
+    let flushed = Instant::now();
+    let mut back = false;
+    while flushed.elapsed() < Duration::from_secs(10) {
+        let (_, set, _) = server.exec("nft", &["list", "set", "inet", "scantriage", "banned_v4"]);
+        if set.contains("198.51.100.7") {
+            back = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A person's decision, added while the service runs, reaches the kernel too.
+    let added = Command::cargo_bin("scantriage")
+        .unwrap()
+        .current_dir(d)
+        .args([
+            "decisions",
+            "add",
+            "198.51.100.50",
+            "--for",
+            "1h",
+            "--reason",
+            "by hand",
+            "--db",
+            "st.db",
+        ])
+        .output()
+        .unwrap();
+    assert!(added.status.success());
+    let start = Instant::now();
+    let mut person = false;
+    while back && start.elapsed() < Duration::from_secs(10) {
+        let (_, set, _) = server.exec("nft", &["list", "set", "inet", "scantriage", "banned_v4"]);
+        if set.contains("198.51.100.50") {
+            person = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(back, "the ban was not re-asserted after nft flush ruleset");
+    assert!(person, "the person's decision was not enforced");
+    // The ban outlives the process: the kernel holds it.
+    assert_eq!(connect(&scanner, "198.51.100.1"), 124);
+}
+
+#[test]
+fn watch_follows_a_copytruncate_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("access.log");
+    std::fs::write(d.join("c.toml"), "[enforce]\nbackend = \"dry-run\"\n").unwrap();
+    let mut written = 0u64;
+    let poll = |written: u64| {
+        let out = watch(d, &log, &["--polls", "1"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let store = SqliteStore::open(&d.join("st.db")).unwrap();
+        assert_eq!(store.counts().unwrap().lines, written);
+    };
+    for i in 0..20 {
+        append(
+            &log,
+            &line("203.0.113.20", i, "/a-rather-long-page-name/", 200),
+        );
+        written += 1;
+    }
+    poll(written);
+    // copytruncate: copied away, then emptied in place; polled while empty, then written to.
+    std::fs::copy(&log, d.join("access.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .unwrap();
+    poll(written);
+    for i in 20..23 {
+        append(&log, &line("203.0.113.21", i, "/b/", 200));
+        written += 1;
+    }
+    poll(written);
+    for i in 23..25 {
+        append(&log, &line("203.0.113.21", i, "/b/", 200));
+        written += 1;
+    }
+    poll(written);
+}
