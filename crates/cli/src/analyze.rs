@@ -1175,6 +1175,17 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
     let end_idx = latest.unix_secs().div_euclid(window_secs);
     let offset = latest.offset_min;
     let mut out = Vec::new();
+    let mut asn_db = match &cfg.campaigns.asn_db {
+        Some(p) => Some(crate::asn::AsnDb::open(p)?),
+        None => None,
+    };
+    let mut asns = |sources: &mut dyn Iterator<Item = IpAddr>| match asn_db.as_mut() {
+        Some(db) => {
+            let (n, top) = db.group(sources, 5);
+            (Some(n), top)
+        }
+        None => (None, Vec::new()),
+    };
 
     let mut targets: Vec<TargetCampaign> = fold
         .targets
@@ -1184,6 +1195,7 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
         .map(|(c, name)| {
             let mut sigs: Vec<(&SignatureIndex, &u64)> = c.sigs.iter().collect();
             sigs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let (asns, top_asns) = asns(&mut c.sources.keys().copied());
             TargetCampaign {
                 target: name.clone(),
                 installed: cfg.inventory.has(name),
@@ -1191,6 +1203,8 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
                 by_verdict: c.by_verdict.into(),
                 sources: c.sources.len() as u64,
                 networks: c.nets.len() as u64,
+                asns,
+                top_asns,
                 requests: c.requests,
                 first_seen: c.first.unwrap_or_default(),
                 last_seen: c.last.unwrap_or_default(),
@@ -1218,6 +1232,7 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
         .filter(|(_, c)| c.verdict > Verdict::Benign)
         .map(|(&s, c)| {
             let sig = rules.get(s);
+            let (asns, top_asns) = asns(&mut c.sources.keys().copied());
             SignatureCampaign {
                 signature: sig.id.clone(),
                 name: sig.name.clone(),
@@ -1227,6 +1242,8 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
                 verdict: c.verdict,
                 sources: c.sources.len() as u64,
                 networks: c.nets.len() as u64,
+                asns,
+                top_asns,
                 requests: c.requests,
                 first_seen: c.first.unwrap_or_default(),
                 last_seen: c.last.unwrap_or_default(),
@@ -1287,6 +1304,7 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
         methods.sort_by_key(|m| std::cmp::Reverse(m.0));
         let hours = ((e.last_seen.unix_ms - e.first_seen.unix_ms) as f64 / 3_600_000.0).max(1.0);
         let sources = e.sources.len() as u64 + e.sources_overflow;
+        let (asns, top_asns) = asns(&mut e.sources.iter().copied());
         out.push(CampaignObject::Emerging(EmergingCampaign {
             id: e.id.clone(),
             template: e.template.clone(),
@@ -1294,6 +1312,8 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
             sources,
             source_sample: e.sources.iter().take(20).map(|ip| ip.to_string()).collect(),
             networks: e.networks,
+            asns,
+            top_asns,
             requests: e.requests,
             first_seen: at(&e.first_request),
             last_seen: e.last_seen,

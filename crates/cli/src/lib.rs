@@ -5,6 +5,7 @@
 //! and the report and store crates take the outcome.
 
 pub mod analyze;
+pub mod asn;
 pub mod config;
 pub mod enforce_cmd;
 pub mod exposure;
