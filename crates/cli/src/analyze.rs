@@ -1266,7 +1266,8 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
         input: input_name(d.input),
         line: d.line,
     };
-    let emerging = det.finish(|ip| fold.profiles.get(&ip).is_some_and(|s| s.reader));
+    let emerging =
+        waves::group_related(det.finish(|ip| fold.profiles.get(&ip).is_some_and(|s| s.reader)));
     if let Some(dir) = &cfg.campaigns.drafts_dir {
         if !emerging.is_empty() {
             std::fs::create_dir_all(dir)
@@ -1308,6 +1309,10 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
         out.push(CampaignObject::Emerging(EmergingCampaign {
             id: e.id.clone(),
             template: e.template.clone(),
+            templates: std::iter::once(&e.template)
+                .chain(&e.also)
+                .cloned()
+                .collect(),
             methods: methods.iter().map(|m| m.1.to_string()).collect(),
             sources,
             source_sample: e.sources.iter().take(20).map(|ip| ip.to_string()).collect(),

@@ -207,6 +207,9 @@ pub struct EmergingCampaign {
     /// The path template (`{num}`, `{hex}`, `{uuid}`, `{email}`, `{token}` placeholders;
     /// query keys sorted, values dropped).
     pub template: String,
+    /// Every template of the campaign, `template` first: the same sources probing
+    /// several paths are one campaign.
+    pub templates: Vec<String>,
     /// Methods used, most requests first.
     pub methods: Vec<String>,
     /// Distinct sources (readers excluded).
@@ -822,6 +825,13 @@ fn write_campaigns(summary: &Summary, limits: Limits, w: &mut dyn Write) -> io::
             e.detected_at.line,
             e.last_seen
         )?;
+        if e.templates.len() > 1 {
+            writeln!(
+                w,
+                "    same sources also request: {}",
+                e.templates[1..].join(", ")
+            )?;
+        }
         let statuses: Vec<String> = e
             .statuses
             .iter()
