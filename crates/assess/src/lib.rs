@@ -19,6 +19,8 @@ pub mod waves;
 pub use inventory::{Inventory, InventoryError, Product};
 pub use policy::{Outcome, Policy, PolicyConfig};
 pub use profile::{Class, Evidence, LoginWindow, Observation, Profile, SignatureStat, CLASSES};
+/// The active "cannot work here" verdicts (defined in core so that the store can apply them).
+pub use scantriage_core::Suppressions;
 pub use verdict::{Assessment, Assessor, VulnMatch, Why};
 
 #[cfg(test)]
