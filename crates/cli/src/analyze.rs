@@ -7,7 +7,9 @@
 use crate::config::Config;
 use anyhow::{Context, Result};
 use scantriage_assess::waves::{self, Answer, WaveDetector, WaveEvent};
-use scantriage_assess::{Assessor, Evidence, Observation, Policy, Profile, Why};
+use scantriage_assess::{
+    block_reason, Assessor, Evidence, Observation, PersonVerdicts, Policy, Profile, Why,
+};
 use scantriage_core::{
     escape_for_display, Category, Decision, DecisionKind, Finding, HttpRequest, Severity,
     SignatureIndex, SourceSummary, Timestamp, Verdict,
@@ -50,6 +52,8 @@ pub struct Options {
     pub progress: bool,
     /// Signatures whose CVEs affect an installed version: their relevant probes are urgent.
     pub vulnerable: HashMap<SignatureIndex, scantriage_assess::VulnMatch>,
+    /// People's verdicts: cannot-work suppressions, allowed and blocked sources.
+    pub person: PersonVerdicts,
 }
 
 /// The outcome of a run.
@@ -131,6 +135,7 @@ struct Worker<'a> {
     parser: &'a Parser,
     rules: &'a RuleSet,
     assessor: Assessor<'a>,
+    person: &'a PersonVerdicts,
     scratch: Scratch,
     matched: Vec<SignatureIndex>,
     /// Compute path templates for the wave detector.
@@ -206,6 +211,16 @@ impl Worker<'_> {
         (h != 0).then_some(h)
     }
 
+    /// The decoded, normalised, lowercased path of a raw request target (as signatures see it).
+    fn path_of(&mut self, target: &[u8]) -> Vec<u8> {
+        use scantriage_detect::normalize::{decode_into, normalize_path};
+        let path = &target[..memchr_q(target).unwrap_or(target.len())];
+        decode_into(path, usize::MAX, &mut self.decoded, &mut self.tmp);
+        let mut out = Vec::with_capacity(self.decoded.len() + 1);
+        normalize_path(&self.decoded, &mut out);
+        out
+    }
+
     fn process(&mut self, chunk: &Chunk) -> ChunkResult {
         let mut r = ChunkResult {
             end_offset: chunk.end_offset,
@@ -270,7 +285,14 @@ impl Worker<'_> {
                     }
                 }
             }
-            let a = self.assessor.assess(&req, &mut self.matched, suspicion);
+            let mut a = self.assessor.assess(&req, &mut self.matched, suspicion);
+            if a.verdict > Verdict::Noise && !self.person.suppresses_nothing() {
+                let path = self.person.needs_path().then(|| self.path_of(&req.target));
+                if let Some(why) = self.person.suppression(&self.matched, path.as_deref()) {
+                    a.verdict = Verdict::Noise;
+                    a.why = why;
+                }
+            }
             let sig_start = r.sigs.len() as u32;
             r.sigs.extend_from_slice(&self.matched);
             let finding = if a.verdict == Verdict::Benign {
@@ -896,6 +918,7 @@ pub fn run(
                             rules,
                             assessor: Assessor::new(rules, assessor_inv)
                                 .with_vulnerable(&opts.vulnerable),
+                            person: &opts.person,
                             scratch: Scratch::default(),
                             matched: Vec::new(),
                             waves: rich,
@@ -979,7 +1002,12 @@ pub fn run(
     }
 
     // Decisions.
-    let policy = Policy::new(cfg.policy.clone());
+    // A person's allow verdicts extend the allowlist.
+    let mut policy_cfg = cfg.policy.clone();
+    policy_cfg
+        .allowlist
+        .extend(opts.person.allowed().iter().copied());
+    let policy = Policy::new(policy_cfg);
     let ips: Vec<IpAddr> = fold.profiles.keys().copied().collect();
     let (campaign_objects, wave_summary) = campaign_view(&fold, &names)?;
     let earlier = match store {
@@ -998,7 +1026,19 @@ pub fn run(
         let earlier_blocks = earlier
             .get(ip)
             .map_or(0, |s| u32::from(s.decision == DecisionKind::Block));
-        let o = policy.decide(*ip, p, rules, &names, earlier_blocks);
+        let mut o = policy.decide(*ip, p, rules, &names, earlier_blocks);
+        let mut by = "policy".to_string();
+        // A person's block verdict blocks whatever the policy concluded (never an allowlisted source).
+        if let Some(v) = opts
+            .person
+            .block_for(*ip)
+            .filter(|_| !policy.allowlisted(*ip))
+        {
+            o.kind = DecisionKind::Block;
+            o.duration_secs = o.duration_secs.max(cfg.policy.max_block_secs);
+            o.reasons.insert(0, block_reason(v));
+            by = v.author.clone();
+        }
         match o.kind {
             DecisionKind::Block => counts.block += 1,
             DecisionKind::Watch => counts.watch += 1,
@@ -1023,7 +1063,7 @@ pub fn run(
                 kind: o.kind,
                 duration_secs: o.duration_secs,
                 reasons: o.reasons.clone(),
-                by: "policy".into(),
+                by,
                 at: p.last_seen,
             });
         }

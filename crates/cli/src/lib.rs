@@ -11,5 +11,6 @@ pub mod enforce_cmd;
 pub mod exposure;
 pub mod inventory_cmd;
 pub mod network;
+pub mod verdict_cmd;
 pub mod vulndb;
 pub mod watch;
