@@ -358,3 +358,74 @@ fn verdicts_that_make_no_sense_are_refused_with_a_clear_error() {
     let (list, _, code) = verdict(&["list", "--all"], &cfg, &db);
     assert_eq!((list.as_str(), code), ("", 0));
 }
+
+/// A combined log line from a minute ago (decisions hold from the event time).
+fn recent_line(ip: &str, target: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let t = scantriage_core::Timestamp::from_unix_secs(now - 60).to_rfc3339();
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS[t[5..7].parse::<usize>().unwrap() - 1];
+    format!(
+        "{ip} - - [{}/{month}/{}:{} +0000] \"GET {target} HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n",
+        &t[8..10],
+        &t[0..4],
+        &t[11..19]
+    )
+}
+
+#[test]
+fn watch_honours_allow_and_block_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let deny = d.join("deny.conf");
+    let cfg = write(
+        d,
+        "c.toml",
+        format!(
+            "[site]\ndynamic = true\n[enforce]\nbackend = \"file\"\nfile = \"{}\"\n",
+            deny.display()
+        )
+        .as_bytes(),
+    );
+    let db = d.join("st.db").display().to_string();
+    let mut log = String::new();
+    for ip in ["198.51.100.7", "198.51.100.8"] {
+        log.push_str(&recent_line(
+            ip,
+            "/index.php?id=1%20UNION%20SELECT%201,2,3--",
+        ));
+        log.push_str(&recent_line(ip, "/?page=../../../../etc/passwd"));
+    }
+    log.push_str(&recent_line("203.0.113.20", "/about/"));
+    let log = write(d, "access.log", log.as_bytes());
+    for args in [
+        &["add", "allow", "--source", "198.51.100.8"][..],
+        &["add", "block", "--source", "203.0.113.0/24"][..],
+    ] {
+        let (out, err, code) = verdict(args, &cfg, &db);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(out.starts_with("recorded verdict #"), "{out}");
+    }
+    let out = scantriage()
+        .args(["watch", "--interval", "10ms", "--polls", "1"])
+        .args(["--config", &cfg, "--db", &db, &log])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let denied = std::fs::read_to_string(&deny).unwrap();
+    assert!(denied.contains("deny 198.51.100.7;"), "{denied}");
+    assert!(
+        denied.contains("deny 203.0.113.20;"),
+        "network block: {denied}"
+    );
+    assert!(!denied.contains("198.51.100.8"), "allowed: {denied}");
+}
