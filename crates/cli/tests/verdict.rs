@@ -429,3 +429,79 @@ fn watch_honours_allow_and_block_verdicts() {
     );
     assert!(!denied.contains("198.51.100.8"), "allowed: {denied}");
 }
+
+#[test]
+fn watch_reads_new_verdicts_on_its_reassert_tick() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let deny = d.join("deny.conf");
+    let cfg = write(
+        d,
+        "c.toml",
+        format!(
+            "[enforce]\nbackend = \"file\"\nfile = \"{}\"\n",
+            deny.display()
+        )
+        .as_bytes(),
+    );
+    let db = d.join("st.db").display().to_string();
+    let log = write(
+        d,
+        "access.log",
+        recent_line("203.0.113.20", "/about/").as_bytes(),
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scantriage"))
+        .args(["watch", "--interval", "50ms", "--reassert", "100ms"])
+        .args(["--polls", "600", "--config", &cfg, "--db", &db, &log])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |what: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) if l == what => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    };
+    let started = wait_for("0 active verdict(s)");
+    let (_, err, code) = verdict(&["add", "block", "--source", "203.0.113.0/24"], &cfg, &db);
+    let reloaded = started && code == 0 && wait_for("1 active verdict(s), reloaded");
+    let mut blocked = false;
+    if reloaded {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        std::io::Write::write_all(&mut f, recent_line("203.0.113.20", "/contact/").as_bytes())
+            .unwrap();
+        for _ in 0..150 {
+            if std::fs::read_to_string(&deny).is_ok_and(|t| t.contains("deny 203.0.113.20;")) {
+                blocked = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(started, "watch did not report its verdicts");
+    assert_eq!(code, 0, "{err}");
+    assert!(reloaded, "watch did not reload the verdicts");
+    assert!(blocked, "203.0.113.20 not blocked after the verdict");
+}
