@@ -88,6 +88,8 @@ pub static PRODUCTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("langflow", &[]),
+    ("minio", &[]),
+    ("metabase", &[]),
     ("router", &[]),
     ("cgi", &["cgi-bin"]),
     ("git", &[]),
