@@ -13,12 +13,35 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 fn has_escape(s: &[u8]) -> bool {
-    memchr::memchr_iter(b'%', s)
-        .any(|i| i + 2 < s.len() && hex(s[i + 1]).is_some() && hex(s[i + 2]).is_some())
+    memchr::memchr_iter(b'%', s).any(|i| {
+        i + 2 < s.len()
+            && ((hex(s[i + 1]).is_some() && hex(s[i + 2]).is_some())
+                || (s[i + 1] == b'u'
+                    && i + 5 < s.len()
+                    && s[i + 2..i + 6].iter().all(|&c| hex(c).is_some())))
+    })
 }
 
 /// One pass of percent-decoding of `input` appended to `out`, lowercasing ASCII.
 /// From byte `plus_from` on, `+` becomes a space (the query part).
+/// Overlong UTF-8 encodings of ASCII (`%c0%af` for `/`, `%c0%ae` for `.`, `%e0%80%af`),
+/// which old servers and some decoders accept: the byte just pushed may complete one, and
+/// the sequence is replaced by the ASCII character it encodes.
+fn fold_overlong(out: &mut Vec<u8>) {
+    let n = out.len();
+    let cont = |b: u8| (0x80..=0xbf).contains(&b);
+    if n >= 2 && matches!(out[n - 2], 0xc0 | 0xc1) && cont(out[n - 1]) {
+        let c = ((out[n - 2] & 0x1f) << 6) | (out[n - 1] & 0x3f);
+        out.truncate(n - 2);
+        out.push(c.to_ascii_lowercase());
+    } else if n >= 3 && out[n - 3] == 0xe0 && matches!(out[n - 2], 0x80 | 0x81) && cont(out[n - 1])
+    {
+        let c = ((out[n - 2] & 0x3f) << 6) | (out[n - 1] & 0x3f);
+        out.truncate(n - 3);
+        out.push(c.to_ascii_lowercase());
+    }
+}
+
 fn decode_once(input: &[u8], plus_from: usize, out: &mut Vec<u8>) {
     let mut i = 0;
     while i < input.len() {
@@ -26,8 +49,25 @@ fn decode_once(input: &[u8], plus_from: usize, out: &mut Vec<u8>) {
         if b == b'%' && i + 2 < input.len() {
             if let (Some(h), Some(l)) = (hex(input[i + 1]), hex(input[i + 2])) {
                 out.push((h << 4 | l).to_ascii_lowercase());
+                if out.len() >= 2 && out[out.len() - 1] >= 0x80 {
+                    fold_overlong(out);
+                }
                 i += 3;
                 continue;
+            }
+            // IIS-style `%u002f`: an ASCII code point is decoded, anything else kept.
+            if matches!(input[i + 1], b'u' | b'U') && i + 5 < input.len() {
+                let d = &input[i + 2..i + 6];
+                if d.iter().all(|&c| hex(c).is_some()) {
+                    let v = d
+                        .iter()
+                        .fold(0u32, |a, &c| a << 4 | u32::from(hex(c).unwrap_or(0)));
+                    if v < 0x80 {
+                        out.push((v as u8).to_ascii_lowercase());
+                        i += 6;
+                        continue;
+                    }
+                }
             }
         }
         out.push(if b == b'+' && i >= plus_from {
@@ -97,6 +137,34 @@ pub fn normalize_path(path: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlong_utf8_and_iis_unicode_escapes_decode_to_ascii() {
+        assert_eq!(
+            dec("/static/..%c0%af..%c0%afetc/passwd", usize::MAX).0,
+            "/static/../../etc/passwd"
+        );
+        assert_eq!(
+            dec("/%c0%ae%c0%ae/%c0%ae%c0%ae/x", usize::MAX).0,
+            "/../../x"
+        );
+        assert_eq!(
+            dec("/..%c1%9c..%c1%9cwin.ini", usize::MAX).0,
+            "/..\\..\\win.ini"
+        );
+        assert_eq!(dec("/..%e0%80%af..%e0%80%afx", usize::MAX).0, "/../../x");
+        assert_eq!(dec("/..%u002f..%u002fetc", usize::MAX).0, "/../../etc");
+        assert_eq!(
+            dec("/..%25c0%25af..%25c0%25afetc", usize::MAX).0,
+            "/../../etc"
+        );
+        // Real UTF-8 stays as it is.
+        assert_eq!(
+            dec("/caf%c3%a9/%e2%82%ac", usize::MAX).0,
+            "/caf\u{e9}/\u{20ac}"
+        );
+        assert_eq!(dec("/%u20ac", usize::MAX).0, "/%u20ac");
+    }
 
     fn dec(s: &str, plus_from: usize) -> (String, u32) {
         let (mut o, mut t) = (Vec::new(), Vec::new());
