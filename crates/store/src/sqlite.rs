@@ -39,7 +39,7 @@ fn active_sql() -> String {
 /// A [`Store`] in one SQLite file (WAL mode, foreign keys on, 5 s busy timeout).
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
 }
 
@@ -118,7 +118,7 @@ impl SqliteStore {
         Ok(SqliteStore { conn, path })
     }
 
-    fn err(&self, op: &'static str, source: rusqlite::Error) -> StoreError {
+    pub(crate) fn err(&self, op: &'static str, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
             op,
@@ -470,7 +470,7 @@ fn timestamp(row: &Row<'_>, ms: usize, offset: usize) -> rusqlite::Result<Timest
     })
 }
 
-fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
+pub(crate) fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
     Ok(Finding {
         time: timestamp(r, 0, 1)?,
         source: parsed(r, 2)?,
@@ -511,7 +511,7 @@ fn source_from_row(r: &Row<'_>) -> rusqlite::Result<SourceSummary> {
     })
 }
 
-fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<Decision> {
+pub(crate) fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<Decision> {
     Ok(Decision {
         source: parsed(r, 0)?,
         kind: parsed(r, 1)?,
