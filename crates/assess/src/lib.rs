@@ -11,14 +11,18 @@
 #![warn(missing_docs)]
 
 mod inventory;
+mod person;
 mod policy;
 mod profile;
 mod verdict;
 pub mod waves;
 
 pub use inventory::{Inventory, InventoryError, Product};
+pub use person::{block_reason, PersonVerdicts};
 pub use policy::{Outcome, Policy, PolicyConfig};
 pub use profile::{Class, Evidence, LoginWindow, Observation, Profile, SignatureStat, CLASSES};
+/// The active "cannot work here" verdicts (defined in core so that the store can apply them).
+pub use scantriage_core::Suppressions;
 pub use verdict::{Assessment, Assessor, VulnMatch, Why};
 
 #[cfg(test)]

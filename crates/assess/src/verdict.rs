@@ -94,6 +94,8 @@ pub enum Why {
     /// A relevant probe for a CVE that affects the installed version (the text names
     /// the CVE, the installed version and the fixing version).
     VulnerableVersion(&'static str),
+    /// A person marked it "cannot work here" (the text names who, when and the verdict).
+    Marked(&'static str),
 }
 
 impl Why {
@@ -117,7 +119,7 @@ impl Why {
             Why::ExploitAnswered => {
                 "exploit for software this server runs got a success answer: possible compromise"
             }
-            Why::Suspicious(s) | Why::VulnerableVersion(s) => s,
+            Why::Suspicious(s) | Why::VulnerableVersion(s) | Why::Marked(s) => s,
         }
     }
 }

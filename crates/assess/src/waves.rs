@@ -406,6 +406,9 @@ pub struct Emerging {
     pub id: String,
     /// The template.
     pub template: String,
+    /// Further templates requested by the same sources (one campaign probing several
+    /// paths; see [`group_related`]); empty for a campaign of one template.
+    pub also: Vec<String>,
     /// Requests per [`method_code`].
     pub methods: [u64; 5],
     /// Distinct sources, in order of first request (readers removed).
@@ -851,6 +854,7 @@ impl WaveDetector {
         let e = Emerging {
             id: stable_id(&template),
             template,
+            also: Vec::new(),
             methods,
             sources: c.srcs().iter().map(|s| s.0).collect(),
             sources_overflow: 0,
@@ -1038,6 +1042,106 @@ impl WaveDetector {
     }
 }
 
+/// Share of the smaller campaign's sources that must also be the other's for two
+/// templates to be one campaign.
+const RELATED_OVERLAP: f64 = 0.5;
+
+/// Merges emerging campaigns whose listed sources are mostly the same: an exploit kit
+/// that probes two or three paths of one product is one campaign, with one drafted
+/// signature covering all its templates. Campaigns are compared with the smaller one's
+/// sources ([`RELATED_OVERLAP`]); the merged campaign keeps the id and template of the
+/// one detected first and lists the others in [`Emerging::also`].
+pub fn group_related(list: Vec<Emerging>) -> Vec<Emerging> {
+    let n = list.len();
+    let sets: Vec<std::collections::HashSet<IpAddr>> = list
+        .iter()
+        .map(|e| e.sources.iter().copied().collect())
+        .collect();
+    // Union-find over the pairs that overlap enough.
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            let small = sets[i].len().min(sets[j].len());
+            if small == 0 {
+                continue;
+            }
+            let (a, b) = if sets[i].len() <= sets[j].len() {
+                (&sets[i], &sets[j])
+            } else {
+                (&sets[j], &sets[i])
+            };
+            let shared = a.iter().filter(|ip| b.contains(ip)).count();
+            if shared as f64 >= RELATED_OVERLAP * small as f64 {
+                let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+                // The earlier one (in detection order) stays the root.
+                let (lo, hi) = (ri.min(rj), ri.max(rj));
+                parent[hi] = lo;
+            }
+        }
+    }
+    let mut out: Vec<Emerging> = Vec::new();
+    let mut slot: HashMap<usize, usize> = HashMap::new();
+    for (i, e) in list.into_iter().enumerate() {
+        let r = root(&mut parent, i);
+        match slot.get(&r) {
+            None => {
+                slot.insert(r, out.len());
+                out.push(e);
+            }
+            Some(&k) => merge_into(&mut out[k], e),
+        }
+    }
+    out
+}
+
+/// Adds campaign `b` (a further template of the same sources) to `a`.
+fn merge_into(a: &mut Emerging, b: Emerging) {
+    // Samples: three of the first template, two of each further one.
+    a.samples.truncate(3 + 2 * a.also.len());
+    a.also.push(b.template);
+    a.also.extend(b.also);
+    for (x, y) in a.methods.iter_mut().zip(b.methods) {
+        *x += y;
+    }
+    let known: std::collections::HashSet<IpAddr> = a.sources.iter().copied().collect();
+    a.sources
+        .extend(b.sources.iter().filter(|ip| !known.contains(ip)));
+    a.sources_overflow += b.sources_overflow;
+    let mut nets: Vec<u128> = a.sources.iter().map(|&ip| network_of(ip)).collect();
+    nets.sort_unstable();
+    nets.dedup();
+    a.networks = nets.len() as u64;
+    a.requests += b.requests;
+    if b.first_seen < a.first_seen {
+        a.first_seen = b.first_seen;
+        a.first_request = b.first_request;
+    }
+    a.last_seen = a.last_seen.max(b.last_seen);
+    if b.detected.time < a.detected.time {
+        a.detected = b.detected;
+    }
+    let mut hours: BTreeMap<i64, u64> = a.timeline.iter().copied().collect();
+    for (h, k) in b.timeline {
+        *hours.entry(h).or_default() += k;
+    }
+    a.timeline = hours.into_iter().collect();
+    for (st, k) in b.statuses {
+        *a.statuses.entry(st).or_default() += k;
+    }
+    // Samples of every template, so that the draft's examples cover each of them.
+    a.samples.extend(b.samples.into_iter().take(2));
+    a.sources_last_window = a.sources_last_window.max(b.sources_last_window);
+    a.sources_prev_window = a.sources_prev_window.max(b.sources_prev_window);
+    a.served_later |= b.served_later;
+}
+
 // ------------------------------------------------------------------------- drafts
 
 /// A drafted signature for an emerging campaign, in the rule-pack format.
@@ -1119,27 +1223,30 @@ pub fn draft_rule<'a>(
     served: impl IntoIterator<Item = &'a str>,
     detected_on: &str,
 ) -> Option<Draft> {
-    if !e.template.is_ascii() || e.template.chars().any(|c| c.is_ascii_control()) {
+    let clean = |t: &str| t.is_ascii() && !t.chars().any(|c| c.is_ascii_control());
+    if !clean(&e.template) {
         return None;
     }
     let id = format!("draft-{}", e.id);
-    let (path, query) = e.template.split_once('?').unwrap_or((&e.template, ""));
-    let parts = template_parts(path);
-    let literal = parts
-        .iter()
-        .filter(|(ph, _)| !ph)
-        .map(|(_, s)| s.as_str())
-        .max_by_key(|s| s.len())
-        .unwrap_or("");
-    if literal.len() < 3 {
-        return None;
+    // One path pattern per template: its longest constant part and an anchored regex.
+    let mut pats: Vec<PathPattern> = Vec::new();
+    for t in std::iter::once(&e.template)
+        .chain(&e.also)
+        .filter(|t| clean(t))
+    {
+        let p = path_pattern(t)?;
+        pats.push(p);
     }
+    let templates: Vec<&str> = std::iter::once(e.template.as_str())
+        .chain(e.also.iter().map(String::as_str))
+        .collect();
     let mut t = String::new();
     t.push_str(&format!(
-        "# Drafted by scantriage from emerging campaign {} (template `{}`): {} sources, {} networks,\n\
+        "# Drafted by scantriage from emerging campaign {} (template{} `{}`): {} sources, {} networks,\n\
          # {} requests, first seen {}, detected {}. Review before `scantriage rules accept`.\n\n",
         e.id,
-        e.template,
+        if templates.len() > 1 { "s" } else { "" },
+        templates.join("`, `"),
         e.sources.len() as u64 + e.sources_overflow,
         e.networks,
         e.requests,
@@ -1150,14 +1257,15 @@ pub fn draft_rule<'a>(
     t.push_str(&format!("id = {}\n", toml_str(&id)));
     t.push_str(&format!(
         "name = {}\n",
-        toml_str(&format!("Emerging campaign: {}", e.template))
+        toml_str(&format!("Emerging campaign: {}", templates.join(", ")))
     ));
     t.push_str(&format!(
         "description = {}\n",
         toml_str(&format!(
-            "Drafted from campaign {} on {}: a path the site does not serve, requested by {} sources from {} networks.",
+            "Drafted from campaign {} on {}: {} the site does not serve, requested by {} sources from {} networks.",
             e.id,
             detected_on,
+            if templates.len() > 1 { "paths" } else { "a path" },
             e.sources.len() as u64 + e.sources_overflow,
             e.networks
         ))
@@ -1172,41 +1280,58 @@ pub fn draft_rule<'a>(
             t.push_str(&format!("method = [{}]\n", ms.join(", ")));
         }
     }
-    let has_ph = parts.iter().any(|(ph, _)| *ph);
-    if has_ph {
-        let mut re = String::from("^");
-        for (ph, s) in &parts {
-            if *ph {
-                re.push_str(placeholder_regex(s));
-            } else {
-                regex_escape_into(&mut re, s);
-            }
+    if let [p] = pats.as_slice() {
+        match &p.regex {
+            Some(re) => t.push_str(&format!(
+                "path = {{ {} = [{}], regex = {} }}\n",
+                if p.is_prefix { "prefix" } else { "contains" },
+                toml_str(&p.literal),
+                toml_str(re)
+            )),
+            None => t.push_str(&format!(
+                "path = {{ equals = [{}] }}\n",
+                toml_str(&p.literal)
+            )),
         }
-        re.push('$');
-        let key = if parts.first().is_some_and(|(ph, s)| !ph && s == literal) {
-            "prefix"
-        } else {
-            "contains"
-        };
-        t.push_str(&format!(
-            "path = {{ {key} = [{}], regex = {} }}\n",
-            toml_str(literal),
-            toml_str(&re)
-        ));
-    } else {
-        t.push_str(&format!("path = {{ equals = [{}] }}\n", toml_str(literal)));
-    }
-    if !query.is_empty() {
-        let keys: Vec<String> = query
-            .split('&')
-            .filter(|k| !k.contains('{'))
+        let keys: Vec<String> = p
+            .query_keys
+            .iter()
             .map(|k| toml_str(&format!("{k}=")))
             .collect();
         if !keys.is_empty() {
             t.push_str(&format!("query = {{ all = [{}] }}\n", keys.join(", ")));
         }
+    } else {
+        // Several templates: any of their literals, then one alternation of their
+        // anchored regexes (query keys differ between templates, so none is required).
+        let mut lits: Vec<String> = pats.iter().map(|p| toml_str(&p.literal)).collect();
+        lits.dedup();
+        let alts: Vec<String> = pats
+            .iter()
+            .map(|p| {
+                p.regex.clone().unwrap_or_else(|| {
+                    let mut r = String::from("^");
+                    regex_escape_into(&mut r, &p.literal);
+                    r.push('$');
+                    r
+                })
+            })
+            .map(|r| r[1..r.len() - 1].to_string())
+            .collect();
+        let kind = if pats.iter().all(|p| p.is_prefix || p.regex.is_none()) {
+            "prefix"
+        } else {
+            "contains"
+        };
+        t.push_str(&format!(
+            "path = {{ {kind} = [{}], regex = {} }}\n",
+            lits.join(", "),
+            toml_str(&format!("^(?:{})$", alts.join("|")))
+        ));
     }
-    for s in e.samples.iter().take(3) {
+    // Examples of every template: the campaign's first samples, then those of each
+    // further template (merged campaigns append theirs).
+    for s in e.samples.iter().take(3 + 2 * e.also.len()) {
         t.push_str(&format!(
             "\n[[rule.examples.match]]\nrequest = {}\nstatus = {}\n",
             toml_str(&format!("{} HTTP/1.1", s.request)),
@@ -1215,6 +1340,10 @@ pub fn draft_rule<'a>(
     }
     // The served request closest to the template (longest common prefix) is the best
     // negative example; the front page otherwise.
+    let path = e
+        .template
+        .split_once('?')
+        .map_or(e.template.as_str(), |x| x.0);
     let common = |a: &str| {
         let target = a.split_once(' ').map_or(a, |x| x.1);
         target
@@ -1225,7 +1354,7 @@ pub fn draft_rule<'a>(
     };
     let neg = served
         .into_iter()
-        .filter(|s| s.is_ascii() && !s.chars().any(|c| c.is_ascii_control()))
+        .filter(|s| clean(s))
         .max_by_key(|s| common(s))
         .unwrap_or("GET /");
     t.push_str(&format!(
@@ -1233,6 +1362,54 @@ pub fn draft_rule<'a>(
         toml_str(&format!("{neg} HTTP/1.1"))
     ));
     Some(Draft { id, text: t })
+}
+
+/// The path condition drafted for one template.
+struct PathPattern {
+    /// The template's longest constant part.
+    literal: String,
+    /// The literal starts the path.
+    is_prefix: bool,
+    /// The anchored regex, when the template has placeholders.
+    regex: Option<String>,
+    /// Query keys (values dropped).
+    query_keys: Vec<String>,
+}
+
+fn path_pattern(template: &str) -> Option<PathPattern> {
+    let (path, query) = template.split_once('?').unwrap_or((template, ""));
+    let parts = template_parts(path);
+    let literal = parts
+        .iter()
+        .filter(|(ph, _)| !ph)
+        .map(|(_, s)| s.as_str())
+        .max_by_key(|s| s.len())
+        .unwrap_or("");
+    if literal.len() < 3 {
+        return None;
+    }
+    let regex = parts.iter().any(|(ph, _)| *ph).then(|| {
+        let mut re = String::from("^");
+        for (ph, s) in &parts {
+            if *ph {
+                re.push_str(placeholder_regex(s));
+            } else {
+                regex_escape_into(&mut re, s);
+            }
+        }
+        re.push('$');
+        re
+    });
+    Some(PathPattern {
+        literal: literal.to_string(),
+        is_prefix: parts.first().is_some_and(|(ph, s)| !ph && s == literal),
+        regex,
+        query_keys: query
+            .split('&')
+            .filter(|k| !k.is_empty() && !k.contains('{'))
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
 /// Checks a draft rule file: it must load and its examples must pass. Returns the
@@ -1566,5 +1743,89 @@ mod tests {
             draft.text
         );
         assert!(!validate_draft("bad.toml", "[[rule]]\nid = 1\n", &vocab).is_empty());
+    }
+
+    #[test]
+    fn templates_requested_by_the_same_sources_are_one_campaign_with_one_draft() {
+        let t0 = 1_762_124_400;
+        let mut d = WaveDetector::new(WaveConfig::default());
+        let mut reqs = Vec::new();
+        for i in 0..30u32 {
+            reqs.push((
+                format!("GET /api/v1/totp/backup-code/{:08x}", 0x1a2b_3c4d + i),
+                format!("GET /api/v2/cluster/probe-status?node={i:x}"),
+            ));
+        }
+        // Thirty sources probe both paths; twenty-five others (disjoint) a third one.
+        for (i, (a, b)) in reqs.iter().enumerate() {
+            let i = i as u32;
+            let mut e = ev(
+                "/api/v1/totp/backup-code/{hex}",
+                ip(100 + i),
+                t0,
+                404,
+                u64::from(2 * i),
+            );
+            e.request = a;
+            d.observe(&e);
+            let mut e = ev(
+                "/api/v2/cluster/probe-status?node",
+                ip(100 + i),
+                t0 + 1,
+                400,
+                u64::from(2 * i + 1),
+            );
+            e.request = b;
+            d.observe(&e);
+        }
+        let other: Vec<String> = (0..25u32)
+            .map(|i| format!("GET /hnap1/setup/{i:08x}"))
+            .collect();
+        for (i, r) in other.iter().enumerate() {
+            let i = i as u32;
+            let mut e = ev(
+                "/hnap1/setup/{hex}",
+                ip(200 + i),
+                t0 + 2,
+                404,
+                100 + u64::from(i),
+            );
+            e.request = r;
+            d.observe(&e);
+        }
+        let found = d.finish(|_| false);
+        assert_eq!(found.len(), 3);
+        let grouped = group_related(found);
+        assert_eq!(grouped.len(), 2, "{grouped:#?}");
+        let both = &grouped[0];
+        assert_eq!(both.template, "/api/v1/totp/backup-code/{hex}");
+        assert_eq!(
+            both.also,
+            vec!["/api/v2/cluster/probe-status?node".to_string()]
+        );
+        assert_eq!(both.sources.len(), 30);
+        assert_eq!(both.requests, 60);
+        assert_eq!(grouped[1].template, "/hnap1/setup/{hex}");
+        assert!(grouped[1].also.is_empty());
+
+        // One draft covering both templates, with examples of each, that loads and passes.
+        let vocab = scantriage_detect::Vocabulary::default();
+        let draft = draft_rule(both, ["GET /2025/11/post/"], "2025-11-04").unwrap();
+        assert!(
+            draft.text.contains("GET /api/v2/cluster/probe-status?node="),
+            "{}",
+            draft.text
+        );
+        assert!(
+            draft.text.contains("GET /api/v1/totp/backup-code/1a2b3c4"),
+            "{}",
+            draft.text
+        );
+        assert_eq!(
+            validate_draft("d.toml", &draft.text, &vocab),
+            Vec::<String>::new(),
+            "{}",
+            draft.text
+        );
     }
 }

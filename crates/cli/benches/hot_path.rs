@@ -123,6 +123,7 @@ fn benches(c: &mut Criterion) {
         keep_findings: false,
         progress: false,
         vulnerable: Default::default(),
+        person: Default::default(),
     };
     let (opts_1, opts_all) = (options(1), options(0));
 

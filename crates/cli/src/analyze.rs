@@ -7,7 +7,9 @@
 use crate::config::Config;
 use anyhow::{Context, Result};
 use scantriage_assess::waves::{self, Answer, WaveDetector, WaveEvent};
-use scantriage_assess::{Assessor, Evidence, Observation, Policy, Profile, Why};
+use scantriage_assess::{
+    block_reason, Assessor, Evidence, Observation, PersonVerdicts, Policy, Profile, Why,
+};
 use scantriage_core::{
     escape_for_display, Category, Decision, DecisionKind, Finding, HttpRequest, Severity,
     SignatureIndex, SourceSummary, Timestamp, Verdict,
@@ -50,6 +52,8 @@ pub struct Options {
     pub progress: bool,
     /// Signatures whose CVEs affect an installed version: their relevant probes are urgent.
     pub vulnerable: HashMap<SignatureIndex, scantriage_assess::VulnMatch>,
+    /// People's verdicts: cannot-work suppressions, allowed and blocked sources.
+    pub person: PersonVerdicts,
 }
 
 /// The outcome of a run.
@@ -131,6 +135,7 @@ struct Worker<'a> {
     parser: &'a Parser,
     rules: &'a RuleSet,
     assessor: Assessor<'a>,
+    person: &'a PersonVerdicts,
     scratch: Scratch,
     matched: Vec<SignatureIndex>,
     /// Compute path templates for the wave detector.
@@ -206,6 +211,16 @@ impl Worker<'_> {
         (h != 0).then_some(h)
     }
 
+    /// The decoded, normalised, lowercased path of a raw request target (as signatures see it).
+    fn path_of(&mut self, target: &[u8]) -> Vec<u8> {
+        use scantriage_detect::normalize::{decode_into, normalize_path};
+        let path = &target[..memchr_q(target).unwrap_or(target.len())];
+        decode_into(path, usize::MAX, &mut self.decoded, &mut self.tmp);
+        let mut out = Vec::with_capacity(self.decoded.len() + 1);
+        normalize_path(&self.decoded, &mut out);
+        out
+    }
+
     fn process(&mut self, chunk: &Chunk) -> ChunkResult {
         let mut r = ChunkResult {
             end_offset: chunk.end_offset,
@@ -270,7 +285,14 @@ impl Worker<'_> {
                     }
                 }
             }
-            let a = self.assessor.assess(&req, &mut self.matched, suspicion);
+            let mut a = self.assessor.assess(&req, &mut self.matched, suspicion);
+            if a.verdict > Verdict::Noise && !self.person.suppresses_nothing() {
+                let path = self.person.needs_path().then(|| self.path_of(&req.target));
+                if let Some(why) = self.person.suppression(&self.matched, path.as_deref()) {
+                    a.verdict = Verdict::Noise;
+                    a.why = why;
+                }
+            }
             let sig_start = r.sigs.len() as u32;
             r.sigs.extend_from_slice(&self.matched);
             let finding = if a.verdict == Verdict::Benign {
@@ -896,6 +918,7 @@ pub fn run(
                             rules,
                             assessor: Assessor::new(rules, assessor_inv)
                                 .with_vulnerable(&opts.vulnerable),
+                            person: &opts.person,
                             scratch: Scratch::default(),
                             matched: Vec::new(),
                             waves: rich,
@@ -979,7 +1002,12 @@ pub fn run(
     }
 
     // Decisions.
-    let policy = Policy::new(cfg.policy.clone());
+    // A person's allow verdicts extend the allowlist.
+    let mut policy_cfg = cfg.policy.clone();
+    policy_cfg
+        .allowlist
+        .extend(opts.person.allowed().iter().copied());
+    let policy = Policy::new(policy_cfg);
     let ips: Vec<IpAddr> = fold.profiles.keys().copied().collect();
     let (campaign_objects, wave_summary) = campaign_view(&fold, &names)?;
     let earlier = match store {
@@ -998,7 +1026,19 @@ pub fn run(
         let earlier_blocks = earlier
             .get(ip)
             .map_or(0, |s| u32::from(s.decision == DecisionKind::Block));
-        let o = policy.decide(*ip, p, rules, &names, earlier_blocks);
+        let mut o = policy.decide(*ip, p, rules, &names, earlier_blocks);
+        let mut by = "policy".to_string();
+        // A person's block verdict blocks whatever the policy concluded (never an allowlisted source).
+        if let Some(v) = opts
+            .person
+            .block_for(*ip)
+            .filter(|_| !policy.allowlisted(*ip))
+        {
+            o.kind = DecisionKind::Block;
+            o.duration_secs = o.duration_secs.max(cfg.policy.max_block_secs);
+            o.reasons.insert(0, block_reason(v));
+            by = v.author.clone();
+        }
         match o.kind {
             DecisionKind::Block => counts.block += 1,
             DecisionKind::Watch => counts.watch += 1,
@@ -1023,7 +1063,7 @@ pub fn run(
                 kind: o.kind,
                 duration_secs: o.duration_secs,
                 reasons: o.reasons.clone(),
-                by: "policy".into(),
+                by,
                 at: p.last_seen,
             });
         }
@@ -1175,6 +1215,17 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
     let end_idx = latest.unix_secs().div_euclid(window_secs);
     let offset = latest.offset_min;
     let mut out = Vec::new();
+    let mut asn_db = match &cfg.campaigns.asn_db {
+        Some(p) => Some(crate::asn::AsnDb::open(p)?),
+        None => None,
+    };
+    let mut asns = |sources: &mut dyn Iterator<Item = IpAddr>| match asn_db.as_mut() {
+        Some(db) => {
+            let (n, top) = db.group(sources, 5);
+            (Some(n), top)
+        }
+        None => (None, Vec::new()),
+    };
 
     let mut targets: Vec<TargetCampaign> = fold
         .targets
@@ -1184,6 +1235,7 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
         .map(|(c, name)| {
             let mut sigs: Vec<(&SignatureIndex, &u64)> = c.sigs.iter().collect();
             sigs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let (asns, top_asns) = asns(&mut c.sources.keys().copied());
             TargetCampaign {
                 target: name.clone(),
                 installed: cfg.inventory.has(name),
@@ -1191,6 +1243,8 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
                 by_verdict: c.by_verdict.into(),
                 sources: c.sources.len() as u64,
                 networks: c.nets.len() as u64,
+                asns,
+                top_asns,
                 requests: c.requests,
                 first_seen: c.first.unwrap_or_default(),
                 last_seen: c.last.unwrap_or_default(),
@@ -1218,6 +1272,7 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
         .filter(|(_, c)| c.verdict > Verdict::Benign)
         .map(|(&s, c)| {
             let sig = rules.get(s);
+            let (asns, top_asns) = asns(&mut c.sources.keys().copied());
             SignatureCampaign {
                 signature: sig.id.clone(),
                 name: sig.name.clone(),
@@ -1227,6 +1282,8 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
                 verdict: c.verdict,
                 sources: c.sources.len() as u64,
                 networks: c.nets.len() as u64,
+                asns,
+                top_asns,
                 requests: c.requests,
                 first_seen: c.first.unwrap_or_default(),
                 last_seen: c.last.unwrap_or_default(),
@@ -1249,7 +1306,8 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
         input: input_name(d.input),
         line: d.line,
     };
-    let emerging = det.finish(|ip| fold.profiles.get(&ip).is_some_and(|s| s.reader));
+    let emerging =
+        waves::group_related(det.finish(|ip| fold.profiles.get(&ip).is_some_and(|s| s.reader)));
     if let Some(dir) = &cfg.campaigns.drafts_dir {
         if !emerging.is_empty() {
             std::fs::create_dir_all(dir)
@@ -1287,13 +1345,20 @@ fn campaign_view(fold: &Fold<'_>, names: &[String]) -> Result<(Vec<CampaignObjec
         methods.sort_by_key(|m| std::cmp::Reverse(m.0));
         let hours = ((e.last_seen.unix_ms - e.first_seen.unix_ms) as f64 / 3_600_000.0).max(1.0);
         let sources = e.sources.len() as u64 + e.sources_overflow;
+        let (asns, top_asns) = asns(&mut e.sources.iter().copied());
         out.push(CampaignObject::Emerging(EmergingCampaign {
             id: e.id.clone(),
             template: e.template.clone(),
+            templates: std::iter::once(&e.template)
+                .chain(&e.also)
+                .cloned()
+                .collect(),
             methods: methods.iter().map(|m| m.1.to_string()).collect(),
             sources,
             source_sample: e.sources.iter().take(20).map(|ip| ip.to_string()).collect(),
             networks: e.networks,
+            asns,
+            top_asns,
             requests: e.requests,
             first_seen: at(&e.first_request),
             last_seen: e.last_seen,

@@ -225,6 +225,9 @@ pub struct CampaignsSection {
     pub site_paths: Vec<PathBuf>,
     /// Where drafted signatures are written (none when unset; `--drafts` overrides).
     pub drafts_dir: Option<PathBuf>,
+    /// A MaxMind-format ASN database (e.g. GeoLite2-ASN.mmdb): campaigns then count
+    /// autonomous systems too.
+    pub asn_db: Option<PathBuf>,
 }
 
 impl Default for CampaignsSection {
@@ -238,6 +241,7 @@ impl Default for CampaignsSection {
             max_templates: w.max_templates,
             site_paths: Vec::new(),
             drafts_dir: None,
+            asn_db: None,
         }
     }
 }
@@ -253,6 +257,8 @@ pub struct CampaignsConfig {
     pub site_paths: Vec<PathBuf>,
     /// Where drafted signatures are written.
     pub drafts_dir: Option<PathBuf>,
+    /// The ASN database, when one is configured.
+    pub asn_db: Option<PathBuf>,
 }
 
 /// `[store]`
@@ -465,6 +471,7 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         },
         site_paths: c.site_paths.clone(),
         drafts_dir: c.drafts_dir.clone(),
+        asn_db: c.asn_db.clone(),
     };
     let enforce = crate::enforce_cmd::validate(&file.enforce, &mut err);
     let network = crate::network::validate(&file.network, &mut err);

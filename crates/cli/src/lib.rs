@@ -5,10 +5,12 @@
 //! and the report and store crates take the outcome.
 
 pub mod analyze;
+pub mod asn;
 pub mod config;
 pub mod enforce_cmd;
 pub mod exposure;
 pub mod inventory_cmd;
 pub mod network;
+pub mod verdict_cmd;
 pub mod vulndb;
 pub mod watch;

@@ -105,6 +105,8 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// A person's verdicts: mark probes that cannot work here, block, allow, acknowledge.
+    Verdict(scantriage_cli::verdict_cmd::VerdictArgs),
 }
 
 /// Loads the config and resolves the store path for the vulnerability commands.
@@ -289,6 +291,11 @@ fn cmd_analyze(a: AnalyzeArgs) -> Result<(), Exit> {
     } else {
         Some(open_store(&cfg, &a.store)?)
     };
+    // People's verdicts: suppressions, allowed and blocked sources.
+    let person = match &store {
+        Some(s) => scantriage_cli::verdict_cmd::load(s, &rules).map_err(failure)?,
+        None => Default::default(),
+    };
     // Signatures whose CVEs affect an installed version (from the advisory database
     // and the saved discovery, which also completes the inventory).
     let vulnerable = if a.no_store {
@@ -303,6 +310,7 @@ fn cmd_analyze(a: AnalyzeArgs) -> Result<(), Exit> {
         keep_findings: store.is_some(),
         progress: !a.no_progress && std::io::stderr().is_terminal(),
         vulnerable,
+        person,
     };
     let mut out = analyze::run(&cfg, &rules, &opts, store.as_ref().map(|s| s as &dyn Store))
         .map_err(failure)?;
@@ -645,6 +653,9 @@ fn main() -> ExitCode {
         }),
         Command::Watch(a) => cmd_vuln(&a.site.clone(), |c, p, w| {
             scantriage_cli::watch::run(a, c, p, w)
+        }),
+        Command::Verdict(a) => cmd_vuln(&a.command.site().clone(), |c, p, w| {
+            scantriage_cli::verdict_cmd::run(a.command, c, p, w)
         }),
         Command::Campaigns {
             common,

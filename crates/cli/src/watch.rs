@@ -76,6 +76,12 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
     let vulnerable = crate::vulndb::prepare(&mut cfg, &rules, db)?;
     let mut store =
         SqliteStore::open(db).with_context(|| format!("opening the store {}", db.display()))?;
+    // People's verdicts, read again on each re-assert tick: allowed sources are never
+    // banned (also by the enforcer built below), blocked ones are.
+    let person = crate::verdict_cmd::load(&store, &rules)?;
+    cfg.policy
+        .allowlist
+        .extend(person.allowed().iter().copied());
     let mut enforcer = enforce_cmd::build(&cfg, a.backend)?;
     let max = cfg.enforce.max_timeout_secs;
     let v6 = cfg.enforce.ipv6_prefix_len;
@@ -89,12 +95,13 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
         db.display()
     )?;
     w.flush()?;
-    let opts = crate::analyze::Options {
+    let mut opts = crate::analyze::Options {
         inputs: a.inputs.clone(),
         threads: 1,
         keep_findings: true,
         progress: false,
         vulnerable,
+        person,
     };
     let mut last_reassert = Instant::now();
     let mut polls = 0u64;
@@ -144,6 +151,11 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
                 scantriage_enforce::restore(&store, enforcer.as_mut(), now_ms(), max, v6)
             {
                 eprintln!("scantriage: applying the store's decisions failed: {e}");
+            }
+            // Verdicts a person added meanwhile (`verdict add`, the dashboard).
+            match crate::verdict_cmd::load(&store, &rules) {
+                Ok(p) => opts.person = p,
+                Err(e) => eprintln!("scantriage: reading people's verdicts failed: {e:#}"),
             }
         }
         polls += 1;

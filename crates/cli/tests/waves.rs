@@ -415,3 +415,116 @@ fn campaigns_are_kept_in_the_store_for_later() {
         "{kinds:?}"
     );
 }
+
+/// An ASN database for the test: every IPv4 /8 is its own autonomous system
+/// (64512 + first octet, from the private-use range), named `AS-<octet>`.
+fn asn_db(dir: &std::path::Path) -> String {
+    let mut w = mmdb_writer::Writer::new("GeoLite2-ASN");
+    for octet in 0u8..=255 {
+        let net: ipnet::IpNet = format!("{octet}.0.0.0/8").parse().unwrap();
+        let value = mmdb_writer::Value::map([
+            (
+                "autonomous_system_number",
+                mmdb_writer::Value::from(64512u32 + u32::from(octet)),
+            ),
+            (
+                "autonomous_system_organization",
+                mmdb_writer::Value::from(format!("AS-{octet}")),
+            ),
+        ]);
+        w.insert_value(net, value).unwrap();
+    }
+    write(dir, "asn.mmdb", &w.to_bytes().unwrap())
+}
+
+fn first_octet(ip: &str) -> Option<u8> {
+    match ip.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => Some(v4.octets()[0]),
+        std::net::IpAddr::V6(_) => None,
+    }
+}
+
+#[test]
+fn campaigns_count_autonomous_systems_when_an_asn_database_is_configured() {
+    let (log, roles) = corpus();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "access.log", log);
+    let db = asn_db(dir.path());
+    let cfg = format!("{WP_CONFIG}\n[campaigns]\nasn_db = {db:?}\n");
+    let cfg = write(dir.path(), "c.toml", cfg.as_bytes());
+
+    let (_, campaigns, _) = analyze(&["--config", &cfg, &path]);
+    // The wave's sources: one autonomous system per distinct first octet.
+    let em = emerging(&campaigns);
+    assert!(!em.is_empty());
+    let wave = em
+        .iter()
+        .find(|c| c["template"] == "/cgi-bin/vpnapi/status/{hex}")
+        .expect("the wave's campaign");
+    for ip in wave["source_sample"].as_array().unwrap() {
+        assert_eq!(roles[ip.as_str().unwrap()], Role::Wave);
+    }
+    // The template's sources, read from the log itself.
+    let prefix = wave["template"]
+        .as_str()
+        .unwrap()
+        .split('{')
+        .next()
+        .unwrap();
+    let expected: BTreeSet<u8> = String::from_utf8_lossy(log)
+        .lines()
+        .filter(|l| l.contains(&format!("GET {prefix}")))
+        .filter_map(|l| first_octet(l.split(' ').next().unwrap()))
+        .collect();
+    assert_eq!(wave["asns"].as_u64(), Some(expected.len() as u64), "{wave}");
+    let top = wave["top_asns"].as_array().unwrap();
+    assert!(!top.is_empty() && top.len() <= 5);
+    for t in top {
+        let asn = t["asn"].as_u64().unwrap();
+        assert!((64512..64512 + 256).contains(&asn));
+        assert_eq!(t["org"], format!("AS-{}", asn - 64512));
+    }
+    // Most sources first.
+    let counts: Vec<u64> = top.iter().map(|t| t["sources"].as_u64().unwrap()).collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+
+    // Target and signature campaigns: at least one system, never more than sources.
+    let mut seen = 0;
+    for c in campaigns.iter().filter(|c| c["kind"] != "emerging") {
+        let (asns, sources) = (c["asns"].as_u64().unwrap(), c["sources"].as_u64().unwrap());
+        assert!(asns <= sources.min(256), "{c}");
+        let in_top: u64 = c["top_asns"].as_array().map_or(0, |t| {
+            t.iter().map(|t| t["sources"].as_u64().unwrap()).sum()
+        });
+        assert!(in_top <= sources, "{c}");
+        seen += usize::from(asns > 1);
+    }
+    assert!(seen > 0, "no campaign spans several systems");
+
+    // Without a database the count is null; a broken database is named in the error.
+    let plain = write(dir.path(), "plain.toml", WP_CONFIG.as_bytes());
+    let (_, campaigns, _) = analyze(&["--config", &plain, &path]);
+    assert!(campaigns
+        .iter()
+        .all(|c| c["asns"].is_null() && c.get("top_asns").is_none()));
+    let bad = write(dir.path(), "bad.mmdb", b"not a database");
+    let cfg = format!("{WP_CONFIG}\n[campaigns]\nasn_db = {bad:?}\n");
+    let cfg = write(dir.path(), "bad.toml", cfg.as_bytes());
+    let out = scantriage()
+        .args([
+            "analyze",
+            "--no-store",
+            "--no-progress",
+            "--config",
+            &cfg,
+            &path,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.mmdb") && err.contains("campaigns.asn_db"),
+        "{err}"
+    );
+}

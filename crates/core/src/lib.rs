@@ -11,12 +11,16 @@
 
 mod level;
 mod net;
+mod person;
 mod time;
 
 pub use level::{Category, DecisionKind, Severity, Verdict};
 pub use net::{
     AuthEvent, AuthKind, ConnOutcome, FirewallAction, PacketEvent, Proto, ScanSummary,
     ScanTechnique, SshSummary, TcpFlags,
+};
+pub use person::{
+    glob_match, request_path, PersonAction, PersonVerdict, Suppressions, VerdictError, VerdictScope,
 };
 pub use time::Timestamp;
 

@@ -59,6 +59,17 @@ pub struct Campaign {
     pub last_seen: Timestamp,
 }
 
+/// Sources of a campaign in one autonomous system.
+#[derive(Debug, Clone, Serialize)]
+pub struct AsnCount {
+    /// The autonomous system number.
+    pub asn: u32,
+    /// Its organisation, when the database names it.
+    pub org: Option<String>,
+    /// Distinct sources of the campaign in it.
+    pub sources: u64,
+}
+
 /// Activity of a campaign within one time window.
 #[derive(Debug, Clone, Serialize)]
 pub struct Window {
@@ -101,6 +112,11 @@ pub struct TargetCampaign {
     pub sources: u64,
     /// Distinct networks (/24 for IPv4, /48 for IPv6).
     pub networks: u64,
+    /// Distinct autonomous systems (null when no ASN database is configured).
+    pub asns: Option<u64>,
+    /// The autonomous systems with the most sources (at most five).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub top_asns: Vec<AsnCount>,
     /// Requests.
     pub requests: u64,
     /// First request.
@@ -134,6 +150,11 @@ pub struct SignatureCampaign {
     pub sources: u64,
     /// Distinct networks (/24 for IPv4, /48 for IPv6).
     pub networks: u64,
+    /// Distinct autonomous systems (null when no ASN database is configured).
+    pub asns: Option<u64>,
+    /// The autonomous systems with the most sources (at most five).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub top_asns: Vec<AsnCount>,
     /// Requests.
     pub requests: u64,
     /// First request.
@@ -186,6 +207,9 @@ pub struct EmergingCampaign {
     /// The path template (`{num}`, `{hex}`, `{uuid}`, `{email}`, `{token}` placeholders;
     /// query keys sorted, values dropped).
     pub template: String,
+    /// Every template of the campaign, `template` first: the same sources probing
+    /// several paths are one campaign.
+    pub templates: Vec<String>,
     /// Methods used, most requests first.
     pub methods: Vec<String>,
     /// Distinct sources (readers excluded).
@@ -194,6 +218,11 @@ pub struct EmergingCampaign {
     pub source_sample: Vec<String>,
     /// Distinct networks (/24 for IPv4, /48 for IPv6).
     pub networks: u64,
+    /// Distinct autonomous systems (null when no ASN database is configured).
+    pub asns: Option<u64>,
+    /// The autonomous systems with the most sources (at most five).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub top_asns: Vec<AsnCount>,
     /// Requests.
     pub requests: u64,
     /// The first request.
@@ -719,18 +748,32 @@ fn write_campaigns(summary: &Summary, limits: Limits, w: &mut dyn Write) -> io::
             w,
             "\nCAMPAIGNS BY TARGET (sources probing each product; `not run here` = noise)"
         )?;
+        // The ASNS column appears when an ASN database is configured.
+        let with_asns = targets.iter().any(|t| t.asns.is_some());
+        let asn_cell = |t: &TargetCampaign| match (with_asns, t.asns) {
+            (false, _) => String::new(),
+            (true, n) => format!(" {:>6}", n.unwrap_or(0)),
+        };
         writeln!(
             w,
-            "  {:<24} {:>8} {:>8} {:>8} {:>8} {:>6}  {:<14} TOP SIGNATURES",
-            "TARGET", "SOURCES", "NETWORKS", "REQUESTS", "VERDICT", "GROWTH", "HERE"
+            "  {:<24} {:>8} {:>8}{} {:>8} {:>8} {:>6}  {:<14} TOP SIGNATURES",
+            "TARGET",
+            "SOURCES",
+            "NETWORKS",
+            if with_asns { "   ASNS" } else { "" },
+            "REQUESTS",
+            "VERDICT",
+            "GROWTH",
+            "HERE"
         )?;
         for t in targets.iter().take(limits.campaigns * 2) {
             writeln!(
                 w,
-                "  {:<24} {:>8} {:>8} {:>8} {:>8} {:>6}  {:<14} {}",
+                "  {:<24} {:>8} {:>8}{} {:>8} {:>8} {:>6}  {:<14} {}",
                 t.target,
                 t.sources,
                 t.networks,
+                asn_cell(t),
                 t.requests,
                 t.verdict.as_str(),
                 growth_text(&t.growth),
@@ -768,12 +811,13 @@ fn write_campaigns(summary: &Summary, limits: Limits, w: &mut dyn Write) -> io::
     for e in emerging {
         writeln!(
             w,
-            "  {} {} {}: {} sources from {} networks, {} requests; first {}, detected {} ({}:{}), last {}",
+            "  {} {} {}: {} sources from {} networks{}, {} requests; first {}, detected {} ({}:{}), last {}",
             e.id,
             e.methods.join(","),
             e.template,
             e.sources,
             e.networks,
+            e.asns.map(|n| format!(" ({n} ASNs)")).unwrap_or_default(),
             e.requests,
             e.first_seen.time,
             e.detected_at.time,
@@ -781,6 +825,13 @@ fn write_campaigns(summary: &Summary, limits: Limits, w: &mut dyn Write) -> io::
             e.detected_at.line,
             e.last_seen
         )?;
+        if e.templates.len() > 1 {
+            writeln!(
+                w,
+                "    same sources also request: {}",
+                e.templates[1..].join(", ")
+            )?;
+        }
         let statuses: Vec<String> = e
             .statuses
             .iter()

@@ -38,6 +38,14 @@ pub enum StoreError {
         /// The newest version this build understands.
         supported: i64,
     },
+    /// A person's verdict that cannot be recorded (its action does not apply to its scope).
+    #[error("store {}: {source}", path.display())]
+    InvalidVerdict {
+        /// The database path.
+        path: PathBuf,
+        /// What is wrong with the verdict.
+        source: scantriage_core::VerdictError,
+    },
     /// The file is an SQLite database, but not one that scantriage created.
     #[error(
         "store {}: not a scantriage store (it already holds tables of another program); \

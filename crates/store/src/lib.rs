@@ -35,7 +35,9 @@ pub use query::{QueueGroup, QueueSource, SignatureStat, VerdictBucket};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use sqlite::SqliteStore;
 
-use scantriage_core::{Decision, Finding, SourceSummary};
+use scantriage_core::{
+    Decision, Finding, PersonAction, PersonVerdict, SourceSummary, Suppressions, VerdictScope,
+};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -137,4 +139,27 @@ pub trait Store {
     fn save_campaigns(&mut self, campaigns: &[StoredCampaign]) -> Result<(), StoreError>;
     /// Campaigns of the latest run that has any, most sources first.
     fn latest_campaigns(&self, limit: usize) -> Result<Vec<StoredCampaign>, StoreError>;
+
+    /// Records a person's verdict; returns its id. Refuses an action that does not apply to the scope.
+    fn add_verdict(
+        &mut self,
+        action: PersonAction,
+        scope: &VerdictScope,
+        author: &str,
+        at_ms: i64,
+        note: &str,
+    ) -> Result<i64, StoreError>;
+
+    /// Revokes a verdict; false if no such active verdict.
+    fn revoke_verdict(&mut self, id: i64, at_ms: i64) -> Result<bool, StoreError>;
+
+    /// Verdicts, oldest first; revoked ones only if asked.
+    fn verdicts(&self, include_revoked: bool) -> Result<Vec<PersonVerdict>, StoreError>;
+
+    /// Re-assesses the stored open findings (`unknown`, `relevant`, `urgent`) that an
+    /// active cannot-work verdict now covers: sets their verdict to `noise` (the reason
+    /// names the verdict and keeps the original verdict and reason), moves their counts
+    /// in their source's summary from the old verdict to `noise`, and returns how many
+    /// findings changed. One transaction.
+    fn apply_suppressions(&mut self, sup: &Suppressions) -> Result<usize, StoreError>;
 }

@@ -109,8 +109,24 @@ CREATE INDEX campaigns_by_kind_key ON campaigns (kind, key);
 CREATE INDEX campaigns_by_run ON campaigns (run_id);
 ";
 
+/// Version 2 → 3: a person's verdicts, and the index the triage queue reads findings by.
+const V3: &str = "
+CREATE TABLE verdicts (
+    id          INTEGER PRIMARY KEY,
+    action      TEXT    NOT NULL CHECK (action IN ('cannot_work', 'block', 'allow', 'acknowledge')),
+    scope_kind  TEXT    NOT NULL CHECK (scope_kind IN ('signature', 'target', 'path', 'source')),
+    scope       TEXT    NOT NULL CHECK (scope <> ''),
+    author      TEXT    NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    note        TEXT    NOT NULL,
+    revoked_ms  INTEGER NULL
+);
+CREATE INDEX verdicts_by_scope ON verdicts (scope_kind, scope);
+CREATE INDEX findings_by_verdict_time ON findings (verdict, time_ms);
+";
+
 /// Migration scripts; `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes and reads.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -3,7 +3,10 @@
 use crate::{schema, Checkpoint, RunRecord, Store, StoreCounts, StoreError, StoredCampaign};
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
-use scantriage_core::{Decision, Finding, SourceSummary, Timestamp, Verdict};
+use scantriage_core::{
+    request_path, Decision, Finding, PersonAction, PersonVerdict, SourceSummary, Suppressions,
+    Timestamp, Verdict, VerdictScope,
+};
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt::Display;
@@ -272,6 +275,86 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(op, e))
     }
 
+    fn add_verdict(
+        &mut self,
+        action: PersonAction,
+        scope: &VerdictScope,
+        author: &str,
+        at_ms: i64,
+        note: &str,
+    ) -> Result<i64, StoreError> {
+        action
+            .check_scope(scope)
+            .map_err(|source| StoreError::InvalidVerdict {
+                path: self.path.clone(),
+                source,
+            })?;
+        let op = "add verdict";
+        self.conn
+            .prepare_cached(
+                "INSERT INTO verdicts (action, scope_kind, scope, author, at_ms, note) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    action.as_str(),
+                    scope.kind(),
+                    scope.value(),
+                    author,
+                    at_ms,
+                    note
+                ])
+            })
+            .map_err(|e| self.err(op, e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn revoke_verdict(&mut self, id: i64, at_ms: i64) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE verdicts SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
+            )
+            .and_then(|mut st| st.execute(params![id, at_ms]))
+            .map_err(|e| self.err("revoke verdict", e))?;
+        Ok(n > 0)
+    }
+
+    fn verdicts(&self, include_revoked: bool) -> Result<Vec<PersonVerdict>, StoreError> {
+        let op = "read verdicts";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, action, scope_kind, scope, author, at_ms, note, revoked_ms \
+                 FROM verdicts WHERE ?1 OR revoked_ms IS NULL ORDER BY at_ms, id",
+            )
+            .map_err(|e| self.err(op, e))?;
+        let rows = stmt
+            .query_map([include_revoked], verdict_from_row)
+            .map_err(|e| self.err(op, e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(op, e))
+    }
+
+    fn apply_suppressions(&mut self, sup: &Suppressions) -> Result<usize, StoreError> {
+        if sup.is_empty() {
+            return Ok(0);
+        }
+        let path = &self.path;
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            op: "apply suppressions",
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let n = suppress_findings(&tx, sup).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(n)
+    }
+
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         let op = "count rows";
         let mut stmt = self
@@ -432,6 +515,97 @@ fn write_run(tx: &Transaction<'_>, run: &RunRecord<'_>) -> rusqlite::Result<()> 
         ])?;
     }
     Ok(())
+}
+
+/// Verdicts a finding can leave the queue from.
+const OPEN_VERDICTS: [Verdict; 3] = [Verdict::Unknown, Verdict::Relevant, Verdict::Urgent];
+
+/// Turns the open findings that `sup` covers into noise and moves their source counts.
+fn suppress_findings(tx: &Transaction<'_>, sup: &Suppressions) -> rusqlite::Result<usize> {
+    // (finding id, source, old verdict, new reason)
+    let mut changes: Vec<(i64, String, Verdict, String)> = Vec::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT id, source, request, signatures, verdict, why FROM findings \
+             WHERE verdict IN ('unknown', 'relevant', 'urgent')",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let sigs = json_list(r, 3)?;
+            let request: String = r.get(2)?;
+            let Some(vid) = sup.suppresses(&sigs, None, &request_path(&request)) else {
+                continue;
+            };
+            let old: Verdict = parsed(r, 4)?;
+            let why: String = r.get(5)?;
+            let reason = format!("{} (was {old}: {why})", sup.reason(vid));
+            changes.push((r.get(0)?, r.get(1)?, old, reason));
+        }
+    }
+    let mut update =
+        tx.prepare_cached("UPDATE findings SET verdict = 'noise', why = ?2 WHERE id = ?1")?;
+    // Per source: how many findings left each open verdict.
+    let mut moved: HashMap<&str, [u64; 5]> = HashMap::new();
+    for (id, source, old, reason) in &changes {
+        update.execute(params![id, reason])?;
+        moved.entry(source.as_str()).or_default()[verdict_index(*old)] += 1;
+    }
+    let mut read = tx.prepare_cached(
+        "SELECT n_benign, n_noise, n_unknown, n_relevant, n_urgent FROM sources WHERE ip = ?1",
+    )?;
+    let mut write = tx.prepare_cached(
+        "UPDATE sources SET verdict = ?2, n_noise = ?3, n_unknown = ?4, n_relevant = ?5, \
+         n_urgent = ?6 WHERE ip = ?1",
+    )?;
+    for (source, counts) in moved {
+        let Some(mut n) = read
+            .query_row([source], |r| {
+                let mut n = [0u64; 5];
+                for (i, c) in n.iter_mut().enumerate() {
+                    *c = r.get(i)?;
+                }
+                Ok(n)
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        for v in OPEN_VERDICTS {
+            let i = verdict_index(v);
+            let k = counts[i].min(n[i]);
+            n[i] -= k;
+            n[verdict_index(Verdict::Noise)] += k;
+        }
+        let worst = Verdict::ALL
+            .iter()
+            .zip(n)
+            .filter(|&(_, c)| c > 0)
+            .map(|(&v, _)| v)
+            .max()
+            .unwrap_or(Verdict::Benign);
+        write.execute(params![source, worst.as_str(), n[1], n[2], n[3], n[4]])?;
+    }
+    Ok(changes.len())
+}
+
+fn verdict_index(v: Verdict) -> usize {
+    Verdict::ALL.iter().position(|&x| x == v).unwrap_or(0)
+}
+
+fn verdict_from_row(r: &Row<'_>) -> rusqlite::Result<PersonVerdict> {
+    let kind: String = r.get(2)?;
+    let value: String = r.get(3)?;
+    let scope = VerdictScope::parse(&kind, &value)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, Type::Text, Box::new(e)))?;
+    Ok(PersonVerdict {
+        id: r.get(0)?,
+        action: parsed(r, 1)?,
+        scope,
+        author: r.get(4)?,
+        at_ms: r.get(5)?,
+        note: r.get(6)?,
+        revoked_ms: r.get(7)?,
+    })
 }
 
 /// When a decision stops holding: `at + duration`, saturating at the end of time.
