@@ -1812,7 +1812,9 @@ mod tests {
         let vocab = scantriage_detect::Vocabulary::default();
         let draft = draft_rule(both, ["GET /2025/11/post/"], "2025-11-04").unwrap();
         assert!(
-            draft.text.contains("GET /api/v2/cluster/probe-status?node="),
+            draft
+                .text
+                .contains("GET /api/v2/cluster/probe-status?node="),
             "{}",
             draft.text
         );

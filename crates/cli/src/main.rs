@@ -601,12 +601,19 @@ fn cmd_serve(
     scantriage_web::check_binding(&listen, token.as_deref())
         .map_err(|e| config_error(anyhow!(e)))?;
     let allow = scantriage_cli::enforce_cmd::allowlist(&cfg);
+    let rules = load_rules(&cfg, common.strict)?;
     let opts = scantriage_web::ServeOptions {
+        suppressions: std::sync::Arc::new(move |vs: &[scantriage_core::PersonVerdict]| {
+            scantriage_assess::PersonVerdicts::new(vs, &rules)
+                .suppressions()
+                .clone()
+        }),
+        block_secs: cfg.policy.max_block_secs,
         db: store_path(&cfg, &store),
         listen,
         token,
         author: scantriage_cli::enforce_cmd::user_name(),
-        refuse_block: std::sync::Arc::new(move |ip| allow.refuses_addr(ip)),
+        refuse_block: std::sync::Arc::new(move |net: ipnet::IpNet| allow.refuses(&net)),
     };
     scantriage_web::serve(opts, |addr| {
         println!("scantriage: dashboard on http://{addr}/");

@@ -149,3 +149,104 @@ fn html_report_opens_offline_with_its_charts() {
     assert!(text.contains(SCRIPT) && text.contains(IMG));
     b.screenshot("report");
 }
+
+/// The queue as the API gives it: (signature groups, evidence signature lists).
+fn queue_api(srv: &Server) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let (code, _, body) = http(srv.addr, "GET", "/api/queue", &[], "");
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let list = |x: &serde_json::Value| -> Vec<String> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let groups = v["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| list(&g["signatures"]))
+        .collect();
+    let evidence = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["evidence"].as_array().unwrap().iter())
+        .map(|f| list(&f["signatures"]))
+        .collect();
+    (groups, evidence)
+}
+
+fn campaign_rows(b: &Browser) -> Vec<String> {
+    b.find_all("table.queue-campaigns tr[data-signatures]")
+        .iter()
+        .map(|r| b.attr(r, "data-signatures").unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn cannot_work_here_leaves_the_queue_and_stays_out_after_a_restart() {
+    let site = site(20_000, 7);
+    let cfg = site.config.to_str().unwrap().to_string();
+    let srv = Server::start("127.0.0.1:0", &site.db, &["--config", &cfg]);
+    // The campaign of the queue decided by one signature alone with the most findings.
+    let (code, _, body) = http(srv.addr, "GET", "/api/queue", &[], "");
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let sig = v["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["signatures"].as_array().unwrap().len() == 1)
+        .max_by_key(|g| g["findings"].as_u64().unwrap())
+        .map(|g| g["signatures"][0].as_str().unwrap().to_string())
+        .expect("a campaign decided by one signature");
+    let alone = vec![sig.clone()];
+
+    let b = Browser::start(&[]);
+    b.goto(&format!("{}/queue", srv.url()));
+    assert!(
+        campaign_rows(&b).contains(&sig),
+        "{sig} is in the queue first"
+    );
+    let button = b
+        .find(&format!(
+            "table.queue-campaigns form.cannot-work[data-value=\"{sig}\"] button"
+        ))
+        .expect("a cannot-work button for the signature");
+    b.click(&button);
+    assert!(
+        b.current_url().ends_with("/queue"),
+        "{}: {}",
+        b.current_url(),
+        b.text(&b.find("body").unwrap())
+    );
+    assert!(
+        !campaign_rows(&b).contains(&sig),
+        "{sig} is still in the queue"
+    );
+    let (groups, evidence) = queue_api(&srv);
+    assert!(!groups.contains(&alone) && !evidence.contains(&alone));
+    b.screenshot("web-queue-after-cannot-work");
+    b.goto(&format!("{}/rules", srv.url()));
+    let row = b
+        .find(&format!("table.rules tr[data-signature=\"{sig}\"]"))
+        .expect("the signature is on the rules page");
+    assert!(b.text(&row).contains("cannot_work by"), "{}", b.text(&row));
+
+    // After a restart the verdict still holds.
+    drop(srv);
+    let srv = Server::start("127.0.0.1:0", &site.db, &["--config", &cfg]);
+    b.goto(&format!("{}/queue", srv.url()));
+    assert!(
+        !b.find_all("div.src").is_empty(),
+        "the rest of the queue is there"
+    );
+    assert!(
+        !campaign_rows(&b).contains(&sig),
+        "{sig} came back after a restart"
+    );
+    let (groups, evidence) = queue_api(&srv);
+    assert!(!groups.contains(&alone) && !evidence.contains(&alone));
+}

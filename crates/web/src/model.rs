@@ -278,14 +278,18 @@ pub fn queue(st: &SqliteStore, limit: usize) -> Result<Queue, StoreError> {
     let acks = verdicts::acknowledgements(st)?;
     // Read a little more than shown, so acknowledged sources do not shorten the page.
     let mut sources: Vec<QueueSourceView> = st
-        .queue_sources(limit + acks.len().min(1000), 3)?
+        .queue_sources(
+            limit + acks.len().min(1000),
+            if acks.is_empty() { 3 } else { 10 },
+        )?
         .into_iter()
         .filter_map(|q| {
-            let evidence: Vec<Finding> = q
+            let mut evidence: Vec<Finding> = q
                 .evidence
                 .into_iter()
                 .filter(|f| !verdicts::acknowledged(&acks, f))
                 .collect();
+            evidence.truncate(3);
             (!evidence.is_empty() || acks.is_empty()).then_some(QueueSourceView {
                 ip: q.ip,
                 worst: q.worst,
@@ -299,6 +303,15 @@ pub fn queue(st: &SqliteStore, limit: usize) -> Result<Queue, StoreError> {
     let campaigns = st
         .queue_groups(limit)?
         .into_iter()
+        .filter(|g| {
+            // A campaign whose every signature was acknowledged since its last finding is done.
+            g.signatures.is_empty()
+                || !g.signatures.iter().all(|s| {
+                    acks.iter().any(|a| {
+                        a.scope_kind == "signature" && a.scope_value == *s && a.at_ms >= g.last_ms
+                    })
+                })
+        })
         .map(|g| QueueGroupView {
             signatures: g.signatures,
             worst: g.worst,

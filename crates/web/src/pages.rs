@@ -67,7 +67,6 @@ pub fn layout(title: &str, nav: &str, body: &str, mode: Mode<'_>) -> String {
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{csp}\
-         <meta name=\"referrer\" content=\"no-referrer\">\
          <title>{} · scantriage</title><style>{STYLE}</style></head><body><header>",
         esc(title)
     );
@@ -431,7 +430,9 @@ pub fn queue_body(q: &Queue, mode: Mode<'_>) -> String {
         };
         let _ = write!(
             out,
-            "<tr><td class=\"{}\">{}</td><td>{sigs}</td><td>{}</td><td>{}</td><td>{}</td><td>",
+            "<tr data-signatures=\"{}\"><td class=\"{}\">{}</td><td>{sigs}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>",
+            esc(&g.signatures.join(" ")),
             verdict_class(g.worst),
             g.worst.as_str(),
             g.findings,

@@ -19,14 +19,14 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use scantriage_core::{Decision, DecisionKind, Timestamp};
-use scantriage_store::{RunRecord, SqliteStore, Store, StoreError};
+use scantriage_store::{SqliteStore, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// Decides whether a block of an address must be refused (allowlist, own addresses).
-pub type RefuseBlock = Arc<dyn Fn(IpAddr) -> bool + Send + Sync>;
+pub type RefuseBlock = Arc<dyn Fn(ipnet::IpNet) -> bool + Send + Sync>;
 
 /// How to run the dashboard.
 #[derive(Clone)]
@@ -41,6 +41,10 @@ pub struct ServeOptions {
     pub author: String,
     /// Refuses blocks of allowlisted addresses.
     pub refuse_block: RefuseBlock,
+    /// The suppressions of a set of verdicts (resolved against the loaded rules).
+    pub suppressions: verdicts::SuppressionsOf,
+    /// How long a person's block verdict blocks one address, in seconds.
+    pub block_secs: u64,
 }
 
 /// Checks that a listen address and token fit together: off loopback a token is required,
@@ -73,6 +77,7 @@ struct App {
     token: Option<String>,
     author: String,
     refuse_block: RefuseBlock,
+    verdicts: verdicts::VerdictContext,
 }
 
 impl App {
@@ -112,6 +117,11 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         token: opts.token.clone(),
         author: opts.author.clone(),
         refuse_block: opts.refuse_block.clone(),
+        verdicts: verdicts::VerdictContext {
+            suppressions: opts.suppressions.clone(),
+            refuse_block: opts.refuse_block.clone(),
+            block_secs: opts.block_secs,
+        },
     });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -185,7 +195,8 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not `no-referrer`: with it browsers send `Origin: null` on the pages' own forms.
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
@@ -525,7 +536,6 @@ fn done(a: &Action<impl Sized>, json: serde_json::Value) -> Response {
 fn action_error(e: ActionError, form: bool) -> Response {
     let status = match e {
         ActionError::Invalid(_) => StatusCode::BAD_REQUEST,
-        ActionError::Unavailable => StatusCode::NOT_IMPLEMENTED,
         ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, &e.to_string(), form)
@@ -537,7 +547,7 @@ async fn post_verdict(State(app): State<Arc<App>>, req: Request) -> Response {
         Err(r) => return r,
     };
     let mut st = app.store.lock().unwrap_or_else(|e| e.into_inner());
-    match verdicts::add(&mut st, &a.body, &app.author, now_ms()) {
+    match verdicts::add(&mut st, &app.verdicts, &a.body, &app.author, now_ms()) {
         Ok(id) => done(&a, serde_json::json!({ "ok": true, "id": id })),
         Err(e) => action_error(e, a.back.is_some()),
     }
@@ -560,7 +570,7 @@ async fn revoke(app: &App, id: &str, req: Request) -> Response {
         );
     };
     let mut st = app.store.lock().unwrap_or_else(|e| e.into_inner());
-    match verdicts::revoke(&mut st, id, now_ms()) {
+    match verdicts::revoke(&mut st, id, &app.author, now_ms()) {
         Ok(true) => done(&a, serde_json::json!({ "ok": true, "id": id })),
         Ok(false) => error(
             StatusCode::NOT_FOUND,
@@ -636,26 +646,10 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     Ok(total)
 }
 
-/// Appends one decision in its own small run record.
-fn record(st: &mut SqliteStore, d: Decision) -> Result<(), StoreError> {
-    let now = now_ms();
-    st.save_run(&RunRecord {
-        started_ms: now,
-        finished_ms: now,
-        inputs: &[],
-        lines: 0,
-        parse_errors: 0,
-        findings: &[],
-        sources: &[],
-        decisions: std::slice::from_ref(&d),
-        checkpoints: &[],
-    })
-}
-
 /// Records a person's decision about one address; the text says what was done.
 pub fn decide(
     st: &mut SqliteStore,
-    refuse_block: &dyn Fn(IpAddr) -> bool,
+    refuse_block: &dyn Fn(ipnet::IpNet) -> bool,
     author: &str,
     action: &str,
     ip: IpAddr,
@@ -683,7 +677,7 @@ pub fn decide(
             } else {
                 DecisionKind::Watch
             };
-            if kind == DecisionKind::Block && refuse_block(ip) {
+            if kind == DecisionKind::Block && refuse_block(ipnet::IpNet::from(ip)) {
                 return Err(ActionError::Invalid(format!(
                     "{ip} is allowlisted (policy.allowlist, loopback or this host's address): not blocked"
                 )));
@@ -753,7 +747,7 @@ pub fn decide(
         d.kind.as_str(),
         scantriage_report::human_duration(d.duration_secs)
     );
-    record(st, d)?;
+    verdicts::record(st, d)?;
     Ok(text)
 }
 
