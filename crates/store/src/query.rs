@@ -369,4 +369,108 @@ mod tests {
         assert_eq!(st.finding_span().unwrap(), Some((3_600_000, 7_400_000)));
         assert_eq!(st.findings_of_signature("a", 5).unwrap().len(), 1);
     }
+
+    /// The summary tables agree with the findings after inserts, a re-assessment and a
+    /// migration from a store that had findings before the tables existed.
+    #[test]
+    fn summary_tables_follow_the_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("st.db");
+        let mut st = SqliteStore::open(&path).unwrap();
+        assert!(st.has_table("finding_hours").unwrap());
+        let run = |st: &mut SqliteStore, fs: &[Finding]| {
+            st.save_run(&RunRecord {
+                started_ms: 0,
+                finished_ms: 1,
+                inputs: &[],
+                lines: fs.len() as u64,
+                parse_errors: 0,
+                findings: fs,
+                sources: &[],
+                decisions: &[],
+                checkpoints: &[],
+            })
+            .unwrap()
+        };
+        run(
+            &mut st,
+            &[
+                finding("192.0.2.1", 3600, Verdict::Urgent, "a"),
+                finding("192.0.2.2", 3700, Verdict::Unknown, "b"),
+                finding("192.0.2.3", 90_000, Verdict::Relevant, "b"),
+            ],
+        );
+        st.conn
+            .execute(
+                "UPDATE findings SET verdict = 'noise' WHERE signatures = '[\"b\"]'",
+                [],
+            )
+            .unwrap();
+        let direct = |st: &SqliteStore| -> (Vec<(i64, String, i64)>, Vec<(String, i64, i64)>) {
+            let hours = st
+                .conn
+                .prepare(
+                    "SELECT (time_ms / 3600000) * 3600000, verdict, count(*) FROM findings \
+                     GROUP BY 1, 2 ORDER BY 1, 2",
+                )
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let sigs = st
+                .conn
+                .prepare(
+                    "SELECT j.value, count(*), max(time_ms) FROM findings, json_each(signatures) \
+                     AS j GROUP BY 1 ORDER BY 1",
+                )
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            (hours, sigs)
+        };
+        let summary = |st: &SqliteStore| -> (Vec<(i64, String, i64)>, Vec<(String, i64, i64)>) {
+            let hours = st
+                .conn
+                .prepare("SELECT hour_ms, verdict, n FROM finding_hours WHERE n > 0 ORDER BY 1, 2")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let sigs = st
+                .conn
+                .prepare("SELECT signature, matches, last_ms FROM signature_stats ORDER BY 1")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            (hours, sigs)
+        };
+        assert_eq!(summary(&st), direct(&st));
+        assert_eq!(
+            st.verdict_histogram(HOUR_MS).unwrap()[0].counts,
+            [0, 1, 0, 0, 1]
+        );
+
+        // A store migrated from version 3 gets the tables filled from its findings.
+        st.conn
+            .execute_batch(
+                "DROP TRIGGER finding_hours_insert; DROP TRIGGER finding_hours_update; \
+                 DROP TRIGGER finding_hours_delete; DROP TRIGGER signature_stats_insert; \
+                 DROP TABLE finding_hours; DROP TABLE signature_stats; PRAGMA user_version = 3;",
+            )
+            .unwrap();
+        run(
+            &mut st,
+            &[finding("192.0.2.4", 200_000, Verdict::Noise, "c")],
+        );
+        drop(st);
+        let st = SqliteStore::open(&path).unwrap();
+        assert_eq!(summary(&st), direct(&st));
+        assert_eq!(st.signature_stats(10).unwrap().len(), 3);
+    }
 }

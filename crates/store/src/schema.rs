@@ -125,8 +125,53 @@ CREATE INDEX verdicts_by_scope ON verdicts (scope_kind, scope);
 CREATE INDEX findings_by_verdict_time ON findings (verdict, time_ms);
 ";
 
+/// Version 3 → 4: summary tables for the dashboard, kept up to date by triggers, so that
+/// its pages do not scan every finding: findings per hour and verdict, and matches per
+/// signature.
+const V4: &str = "
+CREATE TABLE finding_hours (
+    hour_ms  INTEGER NOT NULL,                  -- start of the hour, ms since the epoch
+    verdict  TEXT    NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (hour_ms, verdict)
+) WITHOUT ROWID;
+INSERT INTO finding_hours (hour_ms, verdict, n)
+    SELECT (time_ms / 3600000) * 3600000, verdict, count(*) FROM findings GROUP BY 1, 2;
+CREATE TRIGGER finding_hours_insert AFTER INSERT ON findings BEGIN
+    INSERT INTO finding_hours (hour_ms, verdict, n)
+        VALUES ((NEW.time_ms / 3600000) * 3600000, NEW.verdict, 1)
+        ON CONFLICT (hour_ms, verdict) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER finding_hours_update AFTER UPDATE OF verdict, time_ms ON findings BEGIN
+    UPDATE finding_hours SET n = n - 1
+        WHERE hour_ms = (OLD.time_ms / 3600000) * 3600000 AND verdict = OLD.verdict;
+    INSERT INTO finding_hours (hour_ms, verdict, n)
+        VALUES ((NEW.time_ms / 3600000) * 3600000, NEW.verdict, 1)
+        ON CONFLICT (hour_ms, verdict) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER finding_hours_delete AFTER DELETE ON findings BEGIN
+    UPDATE finding_hours SET n = n - 1
+        WHERE hour_ms = (OLD.time_ms / 3600000) * 3600000 AND verdict = OLD.verdict;
+END;
+
+CREATE TABLE signature_stats (
+    signature  TEXT    PRIMARY KEY,
+    matches    INTEGER NOT NULL,                -- findings it decided
+    last_ms    INTEGER NOT NULL                 -- its newest match
+) WITHOUT ROWID;
+INSERT INTO signature_stats (signature, matches, last_ms)
+    SELECT j.value, count(*), max(f.time_ms) FROM findings AS f, json_each(f.signatures) AS j
+    GROUP BY j.value;
+CREATE TRIGGER signature_stats_insert AFTER INSERT ON findings BEGIN
+    INSERT INTO signature_stats (signature, matches, last_ms)
+        SELECT value, 1, NEW.time_ms FROM json_each(NEW.signatures) WHERE true
+        ON CONFLICT (signature) DO UPDATE
+            SET matches = matches + 1, last_ms = max(last_ms, excluded.last_ms);
+END;
+";
+
 /// Migration scripts; `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes and reads.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
