@@ -9,6 +9,7 @@ use crate::sqlite::{decision_from_row, finding_from_row};
 use crate::{SqliteStore, StoreError};
 use rusqlite::{params, OptionalExtension};
 use scantriage_core::{Decision, Finding, Verdict};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// Findings per verdict in one time bucket.
@@ -140,12 +141,20 @@ impl SqliteStore {
         evidence: usize,
     ) -> Result<Vec<QueueSource>, StoreError> {
         let op = "read the queue";
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
+        let sql = if self.has_table("queue_summary")? {
+            format!(
+                "SELECT source, max({RANK}) AS w, sum(n), max(last_ms) AS last FROM queue_summary \
+                 WHERE n > 0 GROUP BY source ORDER BY w DESC, last DESC LIMIT ?1"
+            )
+        } else {
+            format!(
                 "SELECT source, max({RANK}) AS w, count(*), max(time_ms) AS last FROM findings \
                  WHERE verdict IN {OPEN} GROUP BY source ORDER BY w DESC, last DESC LIMIT ?1"
-            ))
+            )
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
             .map_err(|e| self.err(op, e))?;
         let heads: Vec<(String, i64, i64, i64)> = stmt
             .query_map([limit as i64], |r| {
@@ -181,16 +190,125 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Open findings grouped by their deciding signatures, worst and largest first.
-    pub fn queue_groups(&self, limit: usize) -> Result<Vec<QueueGroup>, StoreError> {
-        let op = "read the queue's campaigns";
+    /// The whole queue: open findings by source (worst and newest first, at most
+    /// `limit_sources`, each with up to `evidence` newest open findings) and by deciding
+    /// signatures (worst and largest first, at most `limit_groups`), from one pass over
+    /// the summary table when the schema has it.
+    pub fn queue(
+        &self,
+        limit_sources: usize,
+        limit_groups: usize,
+        evidence: usize,
+    ) -> Result<(Vec<QueueSource>, Vec<QueueGroup>), StoreError> {
+        if !self.has_table("queue_summary")? {
+            return Ok((
+                self.queue_sources(limit_sources, evidence)?,
+                self.queue_groups(limit_groups)?,
+            ));
+        }
+        let op = "read the queue";
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
+                "SELECT source, signatures, {RANK}, n, last_ms FROM queue_summary WHERE n > 0"
+            ))
+            .map_err(|e| self.err(op, e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(op, e))?;
+        // (source, worst rank, findings, newest)
+        let mut sources: Vec<(String, i64, i64, i64)> = Vec::new();
+        // signatures → (worst rank, findings, distinct sources, newest, last source block)
+        let mut groups: HashMap<String, (i64, i64, u64, i64, usize)> = HashMap::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(op, e))? {
+            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, i64, i64, i64)> {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            };
+            let (source, sigs, rank, n, last) = get(r).map_err(|e| self.err(op, e))?;
+            // Rows come in primary key order: all rows of a source are adjacent.
+            match sources.last_mut() {
+                Some(s) if s.0 == source => {
+                    s.1 = s.1.max(rank);
+                    s.2 += n;
+                    s.3 = s.3.max(last);
+                }
+                _ => sources.push((source, rank, n, last)),
+            }
+            let block = sources.len();
+            let g = groups.entry(sigs).or_insert((0, 0, 0, i64::MIN, 0));
+            g.0 = g.0.max(rank);
+            g.1 += n;
+            g.3 = g.3.max(last);
+            if g.4 != block {
+                g.2 += 1;
+                g.4 = block;
+            }
+        }
+        drop(rows);
+        sources.sort_by(|a, b| b.1.cmp(&a.1).then(b.3.cmp(&a.3)));
+        sources.truncate(limit_sources);
+        let mut ev = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT time_ms, offset_min, source, input, line, request, status, user_agent, \
+                 signatures, cves, category, verdict, why FROM findings \
+                 WHERE source = ?1 AND verdict IN {OPEN} ORDER BY time_ms DESC, id DESC LIMIT ?2"
+            ))
+            .map_err(|e| self.err(op, e))?;
+        let mut out = Vec::with_capacity(sources.len());
+        for (ip, rank, n, last) in sources {
+            let Ok(addr) = ip.parse::<IpAddr>() else {
+                continue;
+            };
+            let found: Vec<Finding> = ev
+                .query_map(params![ip, evidence as i64], finding_from_row)
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.err(op, e))?;
+            out.push(QueueSource {
+                ip: addr,
+                worst: verdict_of_rank(rank),
+                findings: n.max(0) as u64,
+                last_ms: last,
+                evidence: found,
+            });
+        }
+        let mut gs: Vec<QueueGroup> = groups
+            .into_iter()
+            .map(|(sigs, (rank, n, srcs, last, _))| QueueGroup {
+                signatures: serde_json::from_str(&sigs).unwrap_or_default(),
+                worst: verdict_of_rank(rank),
+                findings: n.max(0) as u64,
+                sources: srcs,
+                last_ms: last,
+            })
+            .collect();
+        gs.sort_by(|a, b| {
+            b.worst
+                .cmp(&a.worst)
+                .then(b.findings.cmp(&a.findings))
+                .then(a.signatures.cmp(&b.signatures))
+        });
+        gs.truncate(limit_groups);
+        Ok((out, gs))
+    }
+
+    /// Open findings grouped by their deciding signatures, worst and largest first.
+    pub fn queue_groups(&self, limit: usize) -> Result<Vec<QueueGroup>, StoreError> {
+        let op = "read the queue's campaigns";
+        let sql = if self.has_table("queue_summary")? {
+            format!(
+                "SELECT signatures, max({RANK}) AS w, sum(n) AS total, count(DISTINCT source), \
+                 max(last_ms) FROM queue_summary WHERE n > 0 \
+                 GROUP BY signatures ORDER BY w DESC, total DESC LIMIT ?1"
+            )
+        } else {
+            format!(
                 "SELECT signatures, max({RANK}) AS w, count(*) AS n, count(DISTINCT source), \
                  max(time_ms) FROM findings WHERE verdict IN {OPEN} \
                  GROUP BY signatures ORDER BY w DESC, n DESC LIMIT ?1"
-            ))
+            )
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
             .map_err(|e| self.err(op, e))?;
         let rows: Vec<(String, i64, i64, i64, i64)> = stmt
             .query_map([limit as i64], |r| {
@@ -354,6 +472,10 @@ mod tests {
         })
         .unwrap();
         let q = st.queue_sources(10, 5).unwrap();
+        assert_eq!(
+            st.queue(10, 10, 5).unwrap(),
+            (q.clone(), st.queue_groups(10).unwrap())
+        );
         assert_eq!(q.len(), 2);
         assert_eq!(q[0].ip.to_string(), "192.0.2.1");
         assert_eq!(q[0].worst, Verdict::Urgent);
@@ -369,6 +491,9 @@ mod tests {
         assert_eq!(st.finding_span().unwrap(), Some((3_600_000, 7_400_000)));
         assert_eq!(st.findings_of_signature("a", 5).unwrap().len(), 1);
     }
+
+    /// Findings per (hour, verdict) and (signature, matches, newest match).
+    type Tables = (Vec<(i64, String, i64)>, Vec<(String, i64, i64)>);
 
     /// The summary tables agree with the findings after inserts, a re-assessment and a
     /// migration from a store that had findings before the tables existed.
@@ -406,7 +531,7 @@ mod tests {
                 [],
             )
             .unwrap();
-        let direct = |st: &SqliteStore| -> (Vec<(i64, String, i64)>, Vec<(String, i64, i64)>) {
+        let direct = |st: &SqliteStore| -> Tables {
             let hours = st
                 .conn
                 .prepare(
@@ -431,7 +556,7 @@ mod tests {
                 .unwrap();
             (hours, sigs)
         };
-        let summary = |st: &SqliteStore| -> (Vec<(i64, String, i64)>, Vec<(String, i64, i64)>) {
+        let summary = |st: &SqliteStore| -> Tables {
             let hours = st
                 .conn
                 .prepare("SELECT hour_ms, verdict, n FROM finding_hours WHERE n > 0 ORDER BY 1, 2")
@@ -455,13 +580,27 @@ mod tests {
             st.verdict_histogram(HOUR_MS).unwrap()[0].counts,
             [0, 1, 0, 0, 1]
         );
+        // The queue read from the summary only holds what is still open.
+        let q = st.queue_sources(10, 3).unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!(
+            (q[0].ip.to_string(), q[0].findings),
+            ("192.0.2.1".into(), 1)
+        );
+        let g = st.queue_groups(10).unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].signatures, vec!["a".to_string()]);
+        assert_eq!(st.queue(10, 10, 3).unwrap(), (q, g));
 
         // A store migrated from version 3 gets the tables filled from its findings.
         st.conn
             .execute_batch(
                 "DROP TRIGGER finding_hours_insert; DROP TRIGGER finding_hours_update; \
                  DROP TRIGGER finding_hours_delete; DROP TRIGGER signature_stats_insert; \
-                 DROP TABLE finding_hours; DROP TABLE signature_stats; PRAGMA user_version = 3;",
+                 DROP TRIGGER queue_summary_insert; DROP TRIGGER queue_summary_update_old; \
+                 DROP TRIGGER queue_summary_update_new; DROP TRIGGER queue_summary_delete; \
+                 DROP TABLE finding_hours; DROP TABLE signature_stats; DROP TABLE queue_summary; \
+                 DROP INDEX findings_by_source_verdict_time; PRAGMA user_version = 3;",
             )
             .unwrap();
         run(
@@ -472,5 +611,6 @@ mod tests {
         let st = SqliteStore::open(&path).unwrap();
         assert_eq!(summary(&st), direct(&st));
         assert_eq!(st.signature_stats(10).unwrap().len(), 3);
+        assert_eq!(st.queue_sources(10, 3).unwrap().len(), 1);
     }
 }

@@ -129,6 +129,9 @@ CREATE INDEX findings_by_verdict_time ON findings (verdict, time_ms);
 /// its pages do not scan every finding: findings per hour and verdict, and matches per
 /// signature.
 const V4: &str = "
+-- Covers a source's timeline (verdict per hour) and its open findings without reading rows.
+CREATE INDEX findings_by_source_verdict_time ON findings (source, verdict, time_ms);
+
 CREATE TABLE finding_hours (
     hour_ms  INTEGER NOT NULL,                  -- start of the hour, ms since the epoch
     verdict  TEXT    NOT NULL,
@@ -167,6 +170,44 @@ CREATE TRIGGER signature_stats_insert AFTER INSERT ON findings BEGIN
         SELECT value, 1, NEW.time_ms FROM json_each(NEW.signatures) WHERE true
         ON CONFLICT (signature) DO UPDATE
             SET matches = matches + 1, last_ms = max(last_ms, excluded.last_ms);
+END;
+
+-- Open findings (unknown, relevant, urgent) per source, deciding signatures and verdict:
+-- the triage queue. `last_ms` is the newest open finding ever counted in the row.
+CREATE TABLE queue_summary (
+    source      TEXT    NOT NULL,
+    signatures  TEXT    NOT NULL,               -- JSON array, as in findings
+    verdict     TEXT    NOT NULL,
+    n           INTEGER NOT NULL,
+    last_ms     INTEGER NOT NULL,
+    PRIMARY KEY (source, signatures, verdict)
+) WITHOUT ROWID;
+INSERT INTO queue_summary (source, signatures, verdict, n, last_ms)
+    SELECT source, signatures, verdict, count(*), max(time_ms) FROM findings
+    WHERE verdict IN ('unknown', 'relevant', 'urgent') GROUP BY 1, 2, 3;
+CREATE TRIGGER queue_summary_insert AFTER INSERT ON findings
+WHEN NEW.verdict IN ('unknown', 'relevant', 'urgent') BEGIN
+    INSERT INTO queue_summary (source, signatures, verdict, n, last_ms)
+        VALUES (NEW.source, NEW.signatures, NEW.verdict, 1, NEW.time_ms)
+        ON CONFLICT (source, signatures, verdict) DO UPDATE
+            SET n = n + 1, last_ms = max(last_ms, excluded.last_ms);
+END;
+CREATE TRIGGER queue_summary_update_old AFTER UPDATE OF verdict, source, signatures ON findings
+WHEN OLD.verdict IN ('unknown', 'relevant', 'urgent') BEGIN
+    UPDATE queue_summary SET n = n - 1
+        WHERE source = OLD.source AND signatures = OLD.signatures AND verdict = OLD.verdict;
+END;
+CREATE TRIGGER queue_summary_update_new AFTER UPDATE OF verdict, source, signatures ON findings
+WHEN NEW.verdict IN ('unknown', 'relevant', 'urgent') BEGIN
+    INSERT INTO queue_summary (source, signatures, verdict, n, last_ms)
+        VALUES (NEW.source, NEW.signatures, NEW.verdict, 1, NEW.time_ms)
+        ON CONFLICT (source, signatures, verdict) DO UPDATE
+            SET n = n + 1, last_ms = max(last_ms, excluded.last_ms);
+END;
+CREATE TRIGGER queue_summary_delete AFTER DELETE ON findings
+WHEN OLD.verdict IN ('unknown', 'relevant', 'urgent') BEGIN
+    UPDATE queue_summary SET n = n - 1
+        WHERE source = OLD.source AND signatures = OLD.signatures AND verdict = OLD.verdict;
 END;
 ";
 

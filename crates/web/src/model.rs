@@ -277,11 +277,12 @@ pub fn overview(st: &SqliteStore, now: i64) -> Result<Overview, StoreError> {
 pub fn queue(st: &SqliteStore, limit: usize) -> Result<Queue, StoreError> {
     let acks = verdicts::acknowledgements(st)?;
     // Read a little more than shown, so acknowledged sources do not shorten the page.
-    let mut sources: Vec<QueueSourceView> = st
-        .queue_sources(
-            limit + acks.len().min(1000),
-            if acks.is_empty() { 3 } else { 10 },
-        )?
+    let (open, groups) = st.queue(
+        limit + acks.len().min(1000),
+        limit,
+        if acks.is_empty() { 3 } else { 10 },
+    )?;
+    let mut sources: Vec<QueueSourceView> = open
         .into_iter()
         .filter_map(|q| {
             let mut evidence: Vec<Finding> = q
@@ -300,8 +301,7 @@ pub fn queue(st: &SqliteStore, limit: usize) -> Result<Queue, StoreError> {
         })
         .collect();
     sources.truncate(limit);
-    let campaigns = st
-        .queue_groups(limit)?
+    let campaigns = groups
         .into_iter()
         .filter(|g| {
             // A campaign whose every signature was acknowledged since its last finding is done.
