@@ -7,7 +7,7 @@
 
 use crate::sqlite::{decision_from_row, finding_from_row};
 use crate::{SqliteStore, StoreError};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Transaction};
 use scantriage_core::{Decision, Finding, Verdict};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -76,6 +76,61 @@ fn verdict_of_rank(rank: i64) -> Verdict {
 
 fn verdict_index(word: &str) -> Option<usize> {
     Verdict::ALL.iter().position(|v| v.as_str() == word)
+}
+
+/// Adds a run's findings to the summary tables, aggregated first so that a run costs one
+/// upsert per distinct hour, signature and open (source, signatures, verdict), not per finding.
+pub(crate) fn add_to_summaries(tx: &Transaction<'_>, findings: &[Finding]) -> rusqlite::Result<()> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let mut hours: HashMap<(i64, &'static str), i64> = HashMap::new();
+    let mut sigs: HashMap<&str, (i64, i64)> = HashMap::new();
+    let mut queue: HashMap<(String, String, &'static str), (i64, i64)> = HashMap::new();
+    for f in findings {
+        let t = f.time.unix_ms;
+        *hours
+            .entry((t.div_euclid(HOUR_MS) * HOUR_MS, f.verdict.as_str()))
+            .or_default() += 1;
+        for s in &f.signatures {
+            let e = sigs.entry(s.as_str()).or_insert((0, i64::MIN));
+            e.0 += 1;
+            e.1 = e.1.max(t);
+        }
+        if f.verdict >= Verdict::Unknown {
+            let list = serde_json::to_string(&f.signatures)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            let e = queue
+                .entry((f.source.to_string(), list, f.verdict.as_str()))
+                .or_insert((0, i64::MIN));
+            e.0 += 1;
+            e.1 = e.1.max(t);
+        }
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO finding_hours (hour_ms, verdict, n) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (hour_ms, verdict) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((hour, verdict), n) in hours {
+        stmt.execute(params![hour, verdict, n])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO signature_stats (signature, matches, last_ms) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (signature) DO UPDATE SET matches = matches + excluded.matches, \
+         last_ms = max(last_ms, excluded.last_ms)",
+    )?;
+    for (sig, (n, last)) in sigs {
+        stmt.execute(params![sig, n, last])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO queue_summary (source, signatures, verdict, n, last_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (source, signatures, verdict) DO UPDATE \
+         SET n = n + excluded.n, last_ms = max(last_ms, excluded.last_ms)",
+    )?;
+    for ((source, list, verdict), (n, last)) in queue {
+        stmt.execute(params![source, list, verdict, n, last])?;
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -592,21 +647,22 @@ mod tests {
         assert_eq!(g[0].signatures, vec!["a".to_string()]);
         assert_eq!(st.queue(10, 10, 3).unwrap(), (q, g));
 
-        // A store migrated from version 3 gets the tables filled from its findings.
-        st.conn
-            .execute_batch(
-                "DROP TRIGGER finding_hours_insert; DROP TRIGGER finding_hours_update; \
-                 DROP TRIGGER finding_hours_delete; DROP TRIGGER signature_stats_insert; \
-                 DROP TRIGGER queue_summary_insert; DROP TRIGGER queue_summary_update_old; \
-                 DROP TRIGGER queue_summary_update_new; DROP TRIGGER queue_summary_delete; \
-                 DROP TABLE finding_hours; DROP TABLE signature_stats; DROP TABLE queue_summary; \
-                 DROP INDEX findings_by_source_verdict_time; PRAGMA user_version = 3;",
-            )
-            .unwrap();
         run(
             &mut st,
             &[finding("192.0.2.4", 200_000, Verdict::Noise, "c")],
         );
+        // A store migrated from version 3 gets the tables filled from its findings.
+        st.conn
+            .execute_batch(
+                "DROP TRIGGER finding_hours_update; DROP TRIGGER finding_hours_delete; \
+                 DROP TRIGGER queue_summary_update_old; DROP TRIGGER queue_summary_update_new; \
+                 DROP TRIGGER queue_summary_delete; DROP TABLE finding_hours; \
+                 DROP TABLE signature_stats; DROP TABLE queue_summary; \
+                 DROP INDEX findings_by_source_time_verdict; \
+                 CREATE INDEX findings_by_source_time ON findings (source, time_ms); \
+                 PRAGMA user_version = 3;",
+            )
+            .unwrap();
         drop(st);
         let st = SqliteStore::open(&path).unwrap();
         assert_eq!(summary(&st), direct(&st));

@@ -125,12 +125,15 @@ CREATE INDEX verdicts_by_scope ON verdicts (scope_kind, scope);
 CREATE INDEX findings_by_verdict_time ON findings (verdict, time_ms);
 ";
 
-/// Version 3 → 4: summary tables for the dashboard, kept up to date by triggers, so that
-/// its pages do not scan every finding: findings per hour and verdict, and matches per
-/// signature.
+/// Version 3 → 4: summary tables for the dashboard, so that its pages do not scan every
+/// finding: findings per hour and verdict, matches per signature, open findings per
+/// source and deciding signatures. A run adds its findings to them in aggregate (in the
+/// same transaction); triggers follow re-assessments (verdict updates) and deletions.
 const V4: &str = "
--- Covers a source's timeline (verdict per hour) and its open findings without reading rows.
-CREATE INDEX findings_by_source_verdict_time ON findings (source, verdict, time_ms);
+-- Also covers a source's timeline (verdict per hour) and its open findings without
+-- reading rows; replaces the (source, time_ms) index.
+DROP INDEX findings_by_source_time;
+CREATE INDEX findings_by_source_time_verdict ON findings (source, time_ms, verdict);
 
 CREATE TABLE finding_hours (
     hour_ms  INTEGER NOT NULL,                  -- start of the hour, ms since the epoch
@@ -140,11 +143,6 @@ CREATE TABLE finding_hours (
 ) WITHOUT ROWID;
 INSERT INTO finding_hours (hour_ms, verdict, n)
     SELECT (time_ms / 3600000) * 3600000, verdict, count(*) FROM findings GROUP BY 1, 2;
-CREATE TRIGGER finding_hours_insert AFTER INSERT ON findings BEGIN
-    INSERT INTO finding_hours (hour_ms, verdict, n)
-        VALUES ((NEW.time_ms / 3600000) * 3600000, NEW.verdict, 1)
-        ON CONFLICT (hour_ms, verdict) DO UPDATE SET n = n + 1;
-END;
 CREATE TRIGGER finding_hours_update AFTER UPDATE OF verdict, time_ms ON findings BEGIN
     UPDATE finding_hours SET n = n - 1
         WHERE hour_ms = (OLD.time_ms / 3600000) * 3600000 AND verdict = OLD.verdict;
@@ -165,12 +163,6 @@ CREATE TABLE signature_stats (
 INSERT INTO signature_stats (signature, matches, last_ms)
     SELECT j.value, count(*), max(f.time_ms) FROM findings AS f, json_each(f.signatures) AS j
     GROUP BY j.value;
-CREATE TRIGGER signature_stats_insert AFTER INSERT ON findings BEGIN
-    INSERT INTO signature_stats (signature, matches, last_ms)
-        SELECT value, 1, NEW.time_ms FROM json_each(NEW.signatures) WHERE true
-        ON CONFLICT (signature) DO UPDATE
-            SET matches = matches + 1, last_ms = max(last_ms, excluded.last_ms);
-END;
 
 -- Open findings (unknown, relevant, urgent) per source, deciding signatures and verdict:
 -- the triage queue. `last_ms` is the newest open finding ever counted in the row.
@@ -185,13 +177,6 @@ CREATE TABLE queue_summary (
 INSERT INTO queue_summary (source, signatures, verdict, n, last_ms)
     SELECT source, signatures, verdict, count(*), max(time_ms) FROM findings
     WHERE verdict IN ('unknown', 'relevant', 'urgent') GROUP BY 1, 2, 3;
-CREATE TRIGGER queue_summary_insert AFTER INSERT ON findings
-WHEN NEW.verdict IN ('unknown', 'relevant', 'urgent') BEGIN
-    INSERT INTO queue_summary (source, signatures, verdict, n, last_ms)
-        VALUES (NEW.source, NEW.signatures, NEW.verdict, 1, NEW.time_ms)
-        ON CONFLICT (source, signatures, verdict) DO UPDATE
-            SET n = n + 1, last_ms = max(last_ms, excluded.last_ms);
-END;
 CREATE TRIGGER queue_summary_update_old AFTER UPDATE OF verdict, source, signatures ON findings
 WHEN OLD.verdict IN ('unknown', 'relevant', 'urgent') BEGIN
     UPDATE queue_summary SET n = n - 1

@@ -449,6 +449,7 @@ fn write_run(tx: &Transaction<'_>, run: &RunRecord<'_>) -> rusqlite::Result<()> 
             f.why,
         ])?;
     }
+    crate::query::add_to_summaries(tx, run.findings)?;
 
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO sources ({SOURCE_COLS}, run_id) \

@@ -350,12 +350,12 @@ fn a_version_2_store_migrates_and_keeps_its_data() {
     {
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP TRIGGER finding_hours_insert; DROP TRIGGER finding_hours_update; \
-             DROP TRIGGER finding_hours_delete; DROP TRIGGER signature_stats_insert; \
-             DROP TRIGGER queue_summary_insert; DROP TRIGGER queue_summary_update_old; \
-             DROP TRIGGER queue_summary_update_new; DROP TRIGGER queue_summary_delete; \
-             DROP TABLE finding_hours; DROP TABLE signature_stats; DROP TABLE queue_summary; \
-             DROP INDEX findings_by_source_verdict_time; \
+            "DROP TRIGGER finding_hours_update; DROP TRIGGER finding_hours_delete; \
+             DROP TRIGGER queue_summary_update_old; DROP TRIGGER queue_summary_update_new; \
+             DROP TRIGGER queue_summary_delete; DROP TABLE finding_hours; \
+             DROP TABLE signature_stats; DROP TABLE queue_summary; \
+             DROP INDEX findings_by_source_time_verdict; \
+             CREATE INDEX findings_by_source_time ON findings (source, time_ms); \
              DROP INDEX findings_by_verdict_time; DROP INDEX verdicts_by_scope; \
              DROP TABLE verdicts; PRAGMA user_version = 2;",
         )
