@@ -227,3 +227,96 @@ fn off_loopback_every_request_needs_the_token() {
     );
     assert_eq!(code, 403);
 }
+
+fn queue_sources(addr: SocketAddr) -> Vec<String> {
+    let (code, _, body) = http(addr, "GET", "/api/queue", &[], "");
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["ip"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn verdicts_through_the_json_api() {
+    let site = site(6_000, 5);
+    let cfg = site.config.to_str().unwrap().to_string();
+    let srv = Server::start("127.0.0.1:0", &site.db, &["--config", &cfg]);
+    let a = srv.addr;
+    let token = csrf(a, &[]);
+    let post = |body: &str| {
+        http(
+            a,
+            "POST",
+            "/api/verdicts",
+            &[JSON, ("X-CSRF-Token", &token)],
+            body,
+        )
+    };
+    assert!(queue_sources(a).contains(&HOSTILE_IP.to_string()));
+
+    // Acknowledging a source takes it out of the queue; revoking brings it back.
+    let (code, _, body) = post(&format!(
+        r#"{{"action":"acknowledge","scope":"source","value":"{HOSTILE_IP}","note":"seen <b>"}}"#
+    ));
+    assert_eq!(code, 200, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert!(!queue_sources(a).contains(&HOSTILE_IP.to_string()));
+    let (_, _, rules) = http(a, "GET", "/rules", &[], "");
+    assert!(rules.contains("seen &lt;b&gt;") && !rules.contains("seen <b>"));
+    let (code, _, _) = http(a, "DELETE", &format!("/api/verdicts/{id}"), &[], "");
+    assert_eq!(code, 403, "no token");
+    let (code, _, body) = http(
+        a,
+        "DELETE",
+        &format!("/api/verdicts/{id}"),
+        &[("X-CSRF-Token", &token)],
+        "",
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(queue_sources(a).contains(&HOSTILE_IP.to_string()));
+    let (code, _, _) = http(
+        a,
+        "DELETE",
+        &format!("/api/verdicts/{id}"),
+        &[("X-CSRF-Token", &token)],
+        "",
+    );
+    assert_eq!(code, 404, "already revoked");
+
+    // A block verdict blocks; an allow verdict lifts it; loopback is never blocked.
+    let target = "198.51.100.77";
+    let (code, _, body) = post(&format!(
+        r#"{{"action":"block","scope":"source","value":"{target}"}}"#
+    ));
+    assert_eq!(code, 200, "{body}");
+    assert!(active_sources(a).contains(&target.to_string()));
+    let (code, _, body) = post(&format!(
+        r#"{{"action":"allow","scope":"source","value":"{target}"}}"#
+    ));
+    assert_eq!(code, 200, "{body}");
+    assert!(!active_sources(a).contains(&target.to_string()));
+    let (code, _, _) = post(r#"{"action":"block","scope":"source","value":"127.0.0.1"}"#);
+    assert_eq!(code, 400);
+    // Malformed verdicts are refused with a reason.
+    let (code, _, body) = post(r#"{"action":"cannot_work","scope":"source","value":"10.0.0.1"}"#);
+    assert_eq!(code, 400, "{body}");
+    let (code, _, body) = post(r#"{"action":"explode","scope":"signature","value":"x"}"#);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("error"));
+
+    // The verdicts are listed, with their authors and the revoked one.
+    let (code, _, body) = http(a, "GET", "/api/verdicts", &[], "");
+    assert_eq!(code, 200);
+    let all: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 3, "{body}");
+    assert!(all
+        .iter()
+        .any(|v| v["id"] == id && v["revoked_ms"].is_i64()));
+}
