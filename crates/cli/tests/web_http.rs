@@ -63,6 +63,9 @@ fn pages_escape_hostile_values_and_actions_need_the_token() {
     }
     let (code, _, _) = http(a, "GET", "/source/not-an-ip", &[], "");
     assert_eq!(code, 400);
+    // A name of another site that resolves to loopback (DNS rebinding) gets nothing.
+    let (code, _, body) = http(a, "GET", "/api/csrf", &[("Host", "evil.example:8080")], "");
+    assert_eq!(code, 421, "{body}");
 
     // Actions without the token, with a wrong one, or from another site are refused.
     let target = "198.51.100.7";

@@ -164,7 +164,15 @@ fn router(app: Arc<App>) -> Router {
 /// Authentication (when a token is configured) and the security headers of every response.
 async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let open = req.uri().path() == "/login";
-    let mut resp = if app.token.is_some() && !open && !authorized(&app, req.headers()) {
+    let mut resp = if app.token.is_none() && !loopback_host(req.headers()) {
+        // Without a token only loopback names are served: a page of another site whose
+        // name was made to resolve to 127.0.0.1 (DNS rebinding) gets nothing.
+        error(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this dashboard answers only to localhost, 127.0.0.1 or [::1]",
+            false,
+        )
+    } else if app.token.is_some() && !open && !authorized(&app, req.headers()) {
         let mut r = (
             StatusCode::UNAUTHORIZED,
             Html(pages::layout(
@@ -200,6 +208,20 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// True when the request's `Host` names the loopback interface (`localhost`, 127.0.0.0/8, `[::1]`).
+fn loopback_host(h: &HeaderMap) -> bool {
+    let Some(host) = h.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(n, _)| n)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn authorized(app: &App, h: &HeaderMap) -> bool {
@@ -785,6 +807,20 @@ async fn post_decision(State(app): State<Arc<App>>, req: Request) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_names_without_a_token() {
+        let host = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, HeaderValue::from_str(v).unwrap());
+            loopback_host(&h)
+        };
+        assert!(host("127.0.0.1:8080") && host("localhost:1") && host("[::1]:80"));
+        assert!(host("LOCALHOST") && host("127.1.2.3"));
+        assert!(!host("evil.example:8080") && !host("localhost.evil.example"));
+        assert!(!host("[::2]:80") && !host("10.0.0.1"));
+        assert!(!loopback_host(&HeaderMap::new()));
+    }
 
     #[test]
     fn forms_and_durations_parse() {
