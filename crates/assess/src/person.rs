@@ -29,6 +29,8 @@ fn intern(text: String) -> &'static str {
 #[derive(Debug, Clone, Default)]
 pub struct PersonVerdicts {
     suppressions: Suppressions,
+    /// Some cannot-work verdict marks a signature or a path.
+    suppressing: bool,
     /// Per signature index: the reason when a cannot-work verdict marks it (by id or target).
     by_sig: Vec<Option<&'static str>>,
     /// Lowercased path patterns and their reasons.
@@ -82,12 +84,13 @@ impl PersonVerdicts {
             }
         }
         out.suppressions = suppressions;
+        out.suppressing = !out.paths.is_empty() || out.by_sig.iter().any(Option::is_some);
         out
     }
 
     /// True when there is nothing to suppress (the hot path then skips the check).
     pub fn suppresses_nothing(&self) -> bool {
-        self.paths.is_empty() && self.by_sig.iter().all(Option::is_none)
+        !self.suppressing
     }
 
     /// True when some cannot-work verdict is a path pattern (the caller then passes the path).

@@ -264,6 +264,16 @@ fn open_store(cfg: &config::Config, args: &StoreArgs) -> Result<SqliteStore, Exi
     SqliteStore::open(&path).map_err(failure)
 }
 
+/// Standard output for a command: buffered, and for tables through
+/// [`scantriage_report::TerminalSafe`] so that no control sequence reaches a terminal raw.
+fn stdout_for(output: OutputFormat) -> Box<dyn Write> {
+    let w = std::io::BufWriter::new(std::io::stdout().lock());
+    match output {
+        OutputFormat::Json => Box::new(w),
+        OutputFormat::Table => Box::new(scantriage_report::TerminalSafe::new(w)),
+    }
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -493,7 +503,7 @@ fn cmd_show(
             st.path().display()
         )));
     };
-    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut w = stdout_for(output);
     let r = (|| -> std::io::Result<()> {
         match output {
             OutputFormat::Json => {
@@ -521,15 +531,17 @@ fn cmd_show(
                 for f in &findings {
                     writeln!(
                         w,
-                        "  {} {}:{} {} \"{}\" -> {} [{}]",
+                        "  {} {}:{} {} \"{}\" -> {} [{}] ua \"{}\"",
                         f.time,
                         f.input,
                         f.line,
                         f.verdict,
                         f.request,
                         f.status,
-                        f.signatures.join(",")
+                        f.signatures.join(","),
+                        f.user_agent
                     )?;
+                    writeln!(w, "      why: {}", f.why)?;
                 }
             }
         }
@@ -547,7 +559,7 @@ fn cmd_campaigns(
     let cfg = load_config(&common)?;
     let st = open_store(&cfg, &store)?;
     let rows = st.latest_campaigns(limit).map_err(failure)?;
-    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut w = stdout_for(output);
     let r = (|| -> std::io::Result<()> {
         for c in &rows {
             match output {
@@ -571,7 +583,7 @@ fn cmd_decisions(common: CommonArgs, store: StoreArgs, output: OutputFormat) -> 
     let cfg = load_config(&common)?;
     let st = open_store(&cfg, &store)?;
     let ds = st.active_decisions(now_ms()).map_err(failure)?;
-    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut w = stdout_for(output);
     let r = (|| -> std::io::Result<()> {
         for d in &ds {
             match output {

@@ -78,7 +78,10 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
         SqliteStore::open(db).with_context(|| format!("opening the store {}", db.display()))?;
     // People's verdicts, read again on each re-assert tick: allowed sources are never
     // banned (also by the enforcer built below), blocked ones are.
-    let person = crate::verdict_cmd::load(&store, &rules)?;
+    let verdicts = store.verdicts(false).context("reading people's verdicts")?;
+    let mut verdict_ids: Vec<i64> = verdicts.iter().map(|v| v.id).collect();
+    let person = scantriage_assess::PersonVerdicts::new(&verdicts, &rules);
+    writeln!(w, "{} active verdict(s)", verdict_ids.len())?;
     cfg.policy
         .allowlist
         .extend(person.allowed().iter().copied());
@@ -153,9 +156,17 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
                 eprintln!("scantriage: applying the store's decisions failed: {e}");
             }
             // Verdicts a person added meanwhile (`verdict add`, the dashboard).
-            match crate::verdict_cmd::load(&store, &rules) {
-                Ok(p) => opts.person = p,
-                Err(e) => eprintln!("scantriage: reading people's verdicts failed: {e:#}"),
+            match store.verdicts(false) {
+                Ok(vs) => {
+                    let ids: Vec<i64> = vs.iter().map(|v| v.id).collect();
+                    if ids != verdict_ids {
+                        opts.person = scantriage_assess::PersonVerdicts::new(&vs, &rules);
+                        writeln!(w, "{} active verdict(s), reloaded", ids.len())?;
+                        w.flush()?;
+                        verdict_ids = ids;
+                    }
+                }
+                Err(e) => eprintln!("scantriage: reading people's verdicts failed: {e}"),
             }
         }
         polls += 1;

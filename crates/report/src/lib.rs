@@ -519,13 +519,76 @@ fn write_network(sources: &[SourceSummary], limits: Limits, w: &mut dyn Write) -
     Ok(())
 }
 
-/// Writes the terminal report for people.
+/// A writer for terminals: text passes through, but every control character other than
+/// newline and tab (C0, DEL, C1 such as U+009B) and every byte that is not UTF-8 is
+/// written as `\xNN`, so no escape sequence reaches the terminal raw, even from a value
+/// that was not escaped upstream. Callers write whole strings (as `write!` does).
+pub struct TerminalSafe<W: Write> {
+    inner: W,
+    out: Vec<u8>,
+}
+
+impl<W: Write> TerminalSafe<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        TerminalSafe {
+            inner,
+            out: Vec::new(),
+        }
+    }
+
+    /// The wrapped writer.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+}
+
+impl<W: Write> Write for TerminalSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Fast path: printable ASCII, newlines and tabs pass as they are.
+        if buf
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t')
+        {
+            self.inner.write_all(buf)?;
+            return Ok(buf.len());
+        }
+        self.out.clear();
+        for chunk in buf.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    let mut tmp = [0u8; 4];
+                    for b in c.encode_utf8(&mut tmp).bytes() {
+                        self.out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+                    }
+                } else {
+                    let mut tmp = [0u8; 4];
+                    self.out
+                        .extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                }
+            }
+            for b in chunk.invalid() {
+                self.out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+            }
+        }
+        self.inner.write_all(&self.out)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes the terminal report for people (through [`TerminalSafe`]).
 pub fn write_terminal(
     sources: &[SourceSummary],
     summary: &Summary,
     limits: Limits,
     w: &mut dyn Write,
 ) -> io::Result<()> {
+    let mut safe = TerminalSafe::new(w);
+    let w: &mut dyn Write = &mut safe;
     let secs = summary.elapsed_ms as f64 / 1000.0;
     let rate = if secs > 0.0 {
         summary.lines as f64 / secs
@@ -879,6 +942,28 @@ fn write_campaigns(summary: &Summary, limits: Limits, w: &mut dyn Write) -> io::
 pub fn noise_share(by_verdict: &[u64; 5]) -> f64 {
     let findings: u64 = by_verdict[1..].iter().sum();
     (pct(by_verdict[1], findings) * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod terminal_safe_tests {
+    use super::TerminalSafe;
+    use std::io::Write;
+
+    #[test]
+    fn control_sequences_never_pass_raw() {
+        let mut t = TerminalSafe::new(Vec::new());
+        write!(
+            t,
+            "a\u{1b}[31mred\u{1b}]8;;http://x\u{7}\u{9b}2J caf\u{e9}\n\tend"
+        )
+        .unwrap();
+        t.write_all(b"\x9b\xff").unwrap();
+        let out = String::from_utf8(t.into_inner()).unwrap();
+        assert_eq!(
+            out,
+            "a\\x1b[31mred\\x1b]8;;http://x\\x07\\xc2\\x9b2J caf\u{e9}\n\tend\\x9b\\xff"
+        );
+    }
 }
 
 #[cfg(test)]

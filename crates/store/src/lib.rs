@@ -16,6 +16,11 @@
 //! - The decision in force for a source is its latest decision (by event time, then by
 //!   insertion order), whatever its kind; it is active while it is `watch` or `block`
 //!   and has not expired. A later `ignore` therefore lifts an earlier block.
+//! - A person's verdicts are appended and revoked (with the revocation time), never
+//!   deleted. [`Store::apply_suppressions`] is the one place where stored findings
+//!   change: open findings that a "cannot work here" verdict covers become `noise`,
+//!   their reason naming the verdict and keeping the original. The suppressions are a
+//!   core type ([`scantriage_core::Suppressions`]) so that the store needs no later stage.
 //! - Timestamps cross the database boundary as integers (milliseconds since the epoch
 //!   plus the recorded UTC offset in minutes), addresses as canonical text.
 //!
