@@ -47,6 +47,16 @@ pub struct ConfigFile {
     pub enforce: crate::enforce_cmd::EnforceSection,
     /// Firewall logs, captures and sshd: prefixes, dating and thresholds.
     pub network: crate::network::NetworkSection,
+    /// The dashboard.
+    pub serve: ServeSection,
+}
+
+/// `[serve]`
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeSection {
+    /// Access token of the dashboard; required to listen on a non-loopback address.
+    pub token: Option<String>,
 }
 
 /// `[site]`
@@ -298,6 +308,8 @@ pub struct Config {
     pub enforce: crate::enforce_cmd::EnforceConfig,
     /// Firewall logs, captures and sshd.
     pub network: crate::network::NetworkConfig,
+    /// The dashboard.
+    pub serve: ServeSection,
 }
 
 impl Default for Config {
@@ -492,6 +504,7 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         dpkg_status: file.inventory.dpkg_status,
         enforce,
         network,
+        serve: file.serve,
     })
 }
 

@@ -85,6 +85,26 @@ enum Command {
     Enforce(scantriage_cli::enforce_cmd::EnforceArgs),
     /// Follow access logs, decide as lines arrive, and enforce the blocks.
     Watch(scantriage_cli::watch::WatchArgs),
+    /// Serve the dashboard and its JSON API (loopback by default).
+    Serve {
+        /// Address to listen on; off loopback, `serve.token` must be set in the config.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Write a report of the store.
+    Report {
+        /// Write one self-contained HTML file (no script, no external asset).
+        #[arg(long, value_name = "FILE")]
+        html: PathBuf,
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// A person's verdicts: mark probes that cannot work here, block, allow, acknowledge.
     Verdict(scantriage_cli::verdict_cmd::VerdictArgs),
 }
@@ -583,6 +603,47 @@ fn cmd_decisions(common: CommonArgs, store: StoreArgs, output: OutputFormat) -> 
     r.map_err(failure)
 }
 
+fn cmd_serve(
+    listen: std::net::SocketAddr,
+    common: CommonArgs,
+    store: StoreArgs,
+) -> Result<(), Exit> {
+    let cfg = load_config(&common)?;
+    let token = cfg.serve.token.clone();
+    scantriage_web::check_binding(&listen, token.as_deref())
+        .map_err(|e| config_error(anyhow!(e)))?;
+    let allow = scantriage_cli::enforce_cmd::allowlist(&cfg);
+    let rules = load_rules(&cfg, common.strict)?;
+    let opts = scantriage_web::ServeOptions {
+        suppressions: std::sync::Arc::new(move |vs: &[scantriage_core::PersonVerdict]| {
+            scantriage_assess::PersonVerdicts::new(vs, &rules)
+                .suppressions()
+                .clone()
+        }),
+        block_secs: cfg.policy.max_block_secs,
+        db: store_path(&cfg, &store),
+        listen,
+        token,
+        author: scantriage_cli::enforce_cmd::user_name(),
+        refuse_block: std::sync::Arc::new(move |net: ipnet::IpNet| allow.refuses(&net)),
+    };
+    scantriage_web::serve(opts, |addr| {
+        println!("scantriage: dashboard on http://{addr}/");
+        let _ = std::io::stdout().flush();
+    })
+    .map_err(|e| failure(anyhow!(e)))
+}
+
+fn cmd_report(html: PathBuf, common: CommonArgs, store: StoreArgs) -> Result<(), Exit> {
+    let cfg = load_config(&common)?;
+    let st = open_store(&cfg, &store)?;
+    let text = scantriage_web::report_html(&st).map_err(failure)?;
+    std::fs::write(&html, text)
+        .with_context(|| format!("cannot write {}", html.display()))
+        .map_err(failure)?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
@@ -630,6 +691,16 @@ fn main() -> ExitCode {
         Command::Exposure(a) => cmd_vuln(&a.site.clone(), |c, p, w| {
             scantriage_cli::exposure::run(a, c, p, w)
         }),
+        Command::Serve {
+            listen,
+            common,
+            store,
+        } => cmd_serve(listen, common, store),
+        Command::Report {
+            html,
+            common,
+            store,
+        } => cmd_report(html, common, store),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,10 +31,12 @@
 #![warn(missing_docs)]
 
 mod error;
+mod query;
 mod schema;
 mod sqlite;
 
 pub use error::StoreError;
+pub use query::{QueueGroup, QueueSource, SignatureStat, VerdictBucket};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use sqlite::SqliteStore;
 

@@ -125,8 +125,79 @@ CREATE INDEX verdicts_by_scope ON verdicts (scope_kind, scope);
 CREATE INDEX findings_by_verdict_time ON findings (verdict, time_ms);
 ";
 
+/// Version 3 → 4: summary tables for the dashboard, so that its pages do not scan every
+/// finding: findings per hour and verdict, matches per signature, open findings per
+/// source and deciding signatures. A run adds its findings to them in aggregate (in the
+/// same transaction); triggers follow re-assessments (verdict updates) and deletions.
+const V4: &str = "
+-- Also covers a source's timeline (verdict per hour) and its open findings without
+-- reading rows; replaces the (source, time_ms) index.
+DROP INDEX findings_by_source_time;
+CREATE INDEX findings_by_source_time_verdict ON findings (source, time_ms, verdict);
+
+CREATE TABLE finding_hours (
+    hour_ms  INTEGER NOT NULL,                  -- start of the hour, ms since the epoch
+    verdict  TEXT    NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (hour_ms, verdict)
+) WITHOUT ROWID;
+INSERT INTO finding_hours (hour_ms, verdict, n)
+    SELECT (time_ms / 3600000) * 3600000, verdict, count(*) FROM findings GROUP BY 1, 2;
+CREATE TRIGGER finding_hours_update AFTER UPDATE OF verdict, time_ms ON findings BEGIN
+    UPDATE finding_hours SET n = n - 1
+        WHERE hour_ms = (OLD.time_ms / 3600000) * 3600000 AND verdict = OLD.verdict;
+    INSERT INTO finding_hours (hour_ms, verdict, n)
+        VALUES ((NEW.time_ms / 3600000) * 3600000, NEW.verdict, 1)
+        ON CONFLICT (hour_ms, verdict) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER finding_hours_delete AFTER DELETE ON findings BEGIN
+    UPDATE finding_hours SET n = n - 1
+        WHERE hour_ms = (OLD.time_ms / 3600000) * 3600000 AND verdict = OLD.verdict;
+END;
+
+CREATE TABLE signature_stats (
+    signature  TEXT    PRIMARY KEY,
+    matches    INTEGER NOT NULL,                -- findings it decided
+    last_ms    INTEGER NOT NULL                 -- its newest match
+) WITHOUT ROWID;
+INSERT INTO signature_stats (signature, matches, last_ms)
+    SELECT j.value, count(*), max(f.time_ms) FROM findings AS f, json_each(f.signatures) AS j
+    GROUP BY j.value;
+
+-- Open findings (unknown, relevant, urgent) per source, deciding signatures and verdict:
+-- the triage queue. `last_ms` is the newest open finding ever counted in the row.
+CREATE TABLE queue_summary (
+    source      TEXT    NOT NULL,
+    signatures  TEXT    NOT NULL,               -- JSON array, as in findings
+    verdict     TEXT    NOT NULL,
+    n           INTEGER NOT NULL,
+    last_ms     INTEGER NOT NULL,
+    PRIMARY KEY (source, signatures, verdict)
+) WITHOUT ROWID;
+INSERT INTO queue_summary (source, signatures, verdict, n, last_ms)
+    SELECT source, signatures, verdict, count(*), max(time_ms) FROM findings
+    WHERE verdict IN ('unknown', 'relevant', 'urgent') GROUP BY 1, 2, 3;
+CREATE TRIGGER queue_summary_update_old AFTER UPDATE OF verdict, source, signatures ON findings
+WHEN OLD.verdict IN ('unknown', 'relevant', 'urgent') BEGIN
+    UPDATE queue_summary SET n = n - 1
+        WHERE source = OLD.source AND signatures = OLD.signatures AND verdict = OLD.verdict;
+END;
+CREATE TRIGGER queue_summary_update_new AFTER UPDATE OF verdict, source, signatures ON findings
+WHEN NEW.verdict IN ('unknown', 'relevant', 'urgent') BEGIN
+    INSERT INTO queue_summary (source, signatures, verdict, n, last_ms)
+        VALUES (NEW.source, NEW.signatures, NEW.verdict, 1, NEW.time_ms)
+        ON CONFLICT (source, signatures, verdict) DO UPDATE
+            SET n = n + 1, last_ms = max(last_ms, excluded.last_ms);
+END;
+CREATE TRIGGER queue_summary_delete AFTER DELETE ON findings
+WHEN OLD.verdict IN ('unknown', 'relevant', 'urgent') BEGIN
+    UPDATE queue_summary SET n = n - 1
+        WHERE source = OLD.source AND signatures = OLD.signatures AND verdict = OLD.verdict;
+END;
+";
+
 /// Migration scripts; `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes and reads.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -42,7 +42,7 @@ fn active_sql() -> String {
 /// A [`Store`] in one SQLite file (WAL mode, foreign keys on, 5 s busy timeout).
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
 }
 
@@ -121,7 +121,7 @@ impl SqliteStore {
         Ok(SqliteStore { conn, path })
     }
 
-    fn err(&self, op: &'static str, source: rusqlite::Error) -> StoreError {
+    pub(crate) fn err(&self, op: &'static str, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
             op,
@@ -449,6 +449,7 @@ fn write_run(tx: &Transaction<'_>, run: &RunRecord<'_>) -> rusqlite::Result<()> 
             f.why,
         ])?;
     }
+    crate::query::add_to_summaries(tx, run.findings)?;
 
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO sources ({SOURCE_COLS}, run_id) \
@@ -644,7 +645,7 @@ fn timestamp(row: &Row<'_>, ms: usize, offset: usize) -> rusqlite::Result<Timest
     })
 }
 
-fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
+pub(crate) fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
     Ok(Finding {
         time: timestamp(r, 0, 1)?,
         source: parsed(r, 2)?,
@@ -685,7 +686,7 @@ fn source_from_row(r: &Row<'_>) -> rusqlite::Result<SourceSummary> {
     })
 }
 
-fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<Decision> {
+pub(crate) fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<Decision> {
     Ok(Decision {
         source: parsed(r, 0)?,
         kind: parsed(r, 1)?,

@@ -346,11 +346,17 @@ fn a_version_2_store_migrates_and_keeps_its_data() {
             &[summary("192.0.2.1", [0, 0, 0, 1, 0], Verdict::Relevant)],
         );
     }
-    // Turn it back into exactly what version 2 created: version 3 only adds these.
+    // Turn it back into exactly what version 2 created: versions 3 and 4 only add these.
     {
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP INDEX findings_by_verdict_time; DROP INDEX verdicts_by_scope; \
+            "DROP TRIGGER finding_hours_update; DROP TRIGGER finding_hours_delete; \
+             DROP TRIGGER queue_summary_update_old; DROP TRIGGER queue_summary_update_new; \
+             DROP TRIGGER queue_summary_delete; DROP TABLE finding_hours; \
+             DROP TABLE signature_stats; DROP TABLE queue_summary; \
+             DROP INDEX findings_by_source_time_verdict; \
+             CREATE INDEX findings_by_source_time ON findings (source, time_ms); \
+             DROP INDEX findings_by_verdict_time; DROP INDEX verdicts_by_scope; \
              DROP TABLE verdicts; PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -360,7 +366,7 @@ fn a_version_2_store_migrates_and_keeps_its_data() {
     let version: i64 = raw
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!((version, SCHEMA_VERSION), (3, 3));
+    assert_eq!((version, SCHEMA_VERSION), (4, 4));
     let index: i64 = raw
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'index' \
