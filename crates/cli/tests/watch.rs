@@ -316,3 +316,234 @@ fn watch_follows_a_copytruncate_rotation() {
     }
     poll(written);
 }
+
+fn lines_in(d: &Path) -> u64 {
+    SqliteStore::open(&d.join("st.db"))
+        .unwrap()
+        .counts()
+        .unwrap()
+        .lines
+}
+
+/// Waits (at most 10 s) until the store holds `n` lines.
+fn wait_lines(d: &Path, n: u64) -> u64 {
+    let start = Instant::now();
+    let mut got = 0;
+    while start.elapsed() < Duration::from_secs(10) {
+        if d.join("st.db").exists() {
+            got = lines_in(d);
+            if got == n {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    got
+}
+
+fn stop(child: &mut std::process::Child, signal: &str) -> std::process::ExitStatus {
+    let ok = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "watch did not stop on {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn watch_drains_a_renamed_file_while_its_writer_still_writes_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("access.log");
+    std::fs::write(d.join("c.toml"), "[enforce]\nbackend = \"dry-run\"\n").unwrap();
+    // The writer keeps its file open across the rename, as a web server does until it
+    // is told to reopen its log.
+    let mut writer = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap();
+    let mut written = 0u64;
+    for i in 0..30 {
+        writer
+            .write_all(line("203.0.113.20", i, "/", 200).as_bytes())
+            .unwrap();
+        written += 1;
+    }
+    let mut child = watch(d, &log, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    assert_eq!(wait_lines(d, written), written);
+    std::fs::rename(&log, d.join("access.log.1")).unwrap();
+    // Lines written to the renamed file before and after the new one appears.
+    for i in 30..40 {
+        writer
+            .write_all(line("203.0.113.21", i, "/old/", 200).as_bytes())
+            .unwrap();
+        written += 1;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    append(&log, &line("203.0.113.22", 40, "/new/", 200));
+    written += 1;
+    for i in 41..50 {
+        writer
+            .write_all(line("203.0.113.21", i, "/old/", 200).as_bytes())
+            .unwrap();
+        written += 1;
+    }
+    // The writer reopens its log.
+    drop(writer);
+    for i in 50..60 {
+        append(&log, &line("203.0.113.22", i, "/new/", 200));
+        written += 1;
+    }
+    assert_eq!(wait_lines(d, written), written);
+    let status = stop(&mut child, "-TERM");
+    assert!(status.success(), "SIGTERM: {status}");
+
+    // Stopped, then rotated while it is away, with lines added to the old file after
+    // its last poll: the restart finds the renamed file by its first bytes and reads
+    // it to its end, then the new one from its start.
+    let mut old = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::fs::rename(&log, d.join("access.log.0")).unwrap();
+    for i in 60..65 {
+        old.write_all(line("203.0.113.23", i, "/late/", 200).as_bytes())
+            .unwrap();
+        written += 1;
+    }
+    for i in 65..70 {
+        append(&log, &line("203.0.113.24", i, "/fresh/", 200));
+        written += 1;
+    }
+    let out = watch(d, &log, &["--polls", "2"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lines_in(d), written);
+    // And a further restart reads nothing twice.
+    let out = watch(d, &log, &["--polls", "2"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(lines_in(d), written);
+}
+
+#[test]
+fn watch_reloads_on_sighup_keeps_a_bad_config_and_serves_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("access.log");
+    let extra = d.join("other.log");
+    std::fs::write(d.join("c.toml"), "[enforce]\nbackend = \"dry-run\"\n").unwrap();
+    append(&log, &line("203.0.113.20", 0, "/", 200));
+    append(&extra, &line("203.0.113.30", 0, "/other/", 200));
+    // A free loopback port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out_path = d.join("out.txt");
+    let err_path = d.join("err.txt");
+    let mut child = watch(d, &log, &["--metrics", &format!("127.0.0.1:{port}")])
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    assert_eq!(wait_lines(d, 1), 1);
+    // A probe and a parse error, then the metrics.
+    append(
+        &log,
+        &line("198.51.100.7", 1, "/?page=../../../../etc/passwd", 200),
+    );
+    append(&log, "this is not an access log line\n");
+    assert_eq!(wait_lines(d, 3), 3);
+    let get = |path: &str| -> String {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        body
+    };
+    let m = get("/metrics");
+    let key = format!(
+        "scantriage_lines_read_total{{input=\"{}\"}} 3",
+        log.display()
+    );
+    assert!(m.starts_with("HTTP/1.1 200"), "{m}");
+    assert!(m.contains(&key), "{m}");
+    assert!(m.contains("scantriage_parse_errors_total{input="), "{m}");
+    assert!(m.contains("} 1\n"), "{m}");
+    assert!(
+        m.contains("scantriage_events_total{verdict=\"benign\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("scantriage_decision_latency_seconds_bucket{le=\"+Inf\"}"),
+        "{m}"
+    );
+    assert!(m.contains("scantriage_active_decisions"), "{m}");
+    assert!(m.contains("scantriage_lag_seconds"), "{m}");
+    assert!(get("/nope").starts_with("HTTP/1.1 404"));
+
+    // An invalid configuration is refused with its file and line; the old one stays.
+    std::fs::write(
+        d.join("c.toml"),
+        "[enforce]\nbackend = \"dry-run\"\n\n[policy]\nblock_exploit = \"soon\"\n",
+    )
+    .unwrap();
+    let hup = |child: &std::process::Child| {
+        assert!(Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+    };
+    hup(&child);
+    let start = Instant::now();
+    while !std::fs::read_to_string(&err_path)
+        .unwrap()
+        .contains("keeping the running configuration")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no refusal logged"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    assert!(err.contains("c.toml:5:"), "{err}");
+    // A valid one with a new input: followed without a restart.
+    std::fs::write(
+        d.join("c.toml"),
+        format!(
+            "[enforce]\nbackend = \"dry-run\"\n\n[policy]\nallowlist = [\"192.0.2.0/24\"]\n\n[watch]\ninputs = [\"{}\"]\n",
+            extra.display()
+        ),
+    )
+    .unwrap();
+    hup(&child);
+    assert_eq!(wait_lines(d, 4), 4, "the new input was not followed");
+    let status = stop(&mut child, "-TERM");
+    assert!(status.success(), "SIGTERM: {status}");
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    assert!(out.contains("configuration reloaded"), "{out}");
+    assert!(
+        out.contains(&format!("input {} added", extra.display())),
+        "{out}"
+    );
+    assert!(out.contains("allowlist: 192.0.2.0/24 added"), "{out}");
+}
