@@ -341,6 +341,16 @@ fn wait_lines(d: &Path, n: u64) -> u64 {
     got
 }
 
+/// A running `watch`, killed when dropped (also when the test fails).
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn stop(child: &mut std::process::Child, signal: &str) -> std::process::ExitStatus {
     let ok = Command::new("kill")
         .args([signal, &child.id().to_string()])
@@ -380,11 +390,13 @@ fn watch_drains_a_renamed_file_while_its_writer_still_writes_to_it() {
             .unwrap();
         written += 1;
     }
-    let mut child = watch(d, &log, &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        watch(d, &log, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
     assert_eq!(wait_lines(d, written), written);
     std::fs::rename(&log, d.join("access.log.1")).unwrap();
     // Lines written to the renamed file before and after the new one appears.
@@ -410,7 +422,7 @@ fn watch_drains_a_renamed_file_while_its_writer_still_writes_to_it() {
         written += 1;
     }
     assert_eq!(wait_lines(d, written), written);
-    let status = stop(&mut child, "-TERM");
+    let status = stop(&mut child.0, "-TERM");
     assert!(status.success(), "SIGTERM: {status}");
 
     // Stopped, then rotated while it is away, with lines added to the old file after
@@ -457,11 +469,13 @@ fn watch_reloads_on_sighup_keeps_a_bad_config_and_serves_metrics() {
         .port();
     let out_path = d.join("out.txt");
     let err_path = d.join("err.txt");
-    let mut child = watch(d, &log, &["--metrics", &format!("127.0.0.1:{port}")])
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        watch(d, &log, &["--metrics", &format!("127.0.0.1:{port}")])
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     assert_eq!(wait_lines(d, 1), 1);
     // A probe and a parse error, then the metrics.
     append(
@@ -512,7 +526,7 @@ fn watch_reloads_on_sighup_keeps_a_bad_config_and_serves_metrics() {
             .unwrap()
             .success());
     };
-    hup(&child);
+    hup(&child.0);
     let start = Instant::now();
     while !std::fs::read_to_string(&err_path)
         .unwrap()
@@ -535,9 +549,9 @@ fn watch_reloads_on_sighup_keeps_a_bad_config_and_serves_metrics() {
         ),
     )
     .unwrap();
-    hup(&child);
+    hup(&child.0);
     assert_eq!(wait_lines(d, 4), 4, "the new input was not followed");
-    let status = stop(&mut child, "-TERM");
+    let status = stop(&mut child.0, "-TERM");
     assert!(status.success(), "SIGTERM: {status}");
     let out = std::fs::read_to_string(&out_path).unwrap();
     assert!(out.contains("configuration reloaded"), "{out}");
@@ -546,4 +560,123 @@ fn watch_reloads_on_sighup_keeps_a_bad_config_and_serves_metrics() {
         "{out}"
     );
     assert!(out.contains("allowlist: 192.0.2.0/24 added"), "{out}");
+}
+
+/// Kills the fake journalctl processes (their pids are in `pids`) when dropped.
+struct KillPids(std::path::PathBuf);
+
+impl Drop for KillPids {
+    fn drop(&mut self) {
+        for pid in std::fs::read_to_string(&self.0)
+            .unwrap_or_default()
+            .split_whitespace()
+        {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
+    }
+}
+
+/// `journalctl -o json` entry number `n` (cursor `cN`): a failed sshd password.
+fn journal_entry(n: u32, ip: &str) -> String {
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    format!(
+        "{{\"__CURSOR\":\"c{n}\",\"__REALTIME_TIMESTAMP\":\"{now_us}\",\"_HOSTNAME\":\"web1\",\"SYSLOG_IDENTIFIER\":\"sshd\",\"_PID\":\"812\",\"MESSAGE\":\"Failed password for root from {ip} port {} ssh2\"}}\n",
+        40000 + n
+    )
+}
+
+/// The journal input, with a stand-in `journalctl` on PATH: there is no systemd
+/// journal where the tests run. It plays the journal from a file with `tail -f`,
+/// honouring `--after-cursor=cN` and `--lines=0`, and records its arguments.
+#[test]
+fn watch_follows_the_journal_and_resumes_after_its_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = d.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("journalctl");
+    std::fs::write(
+        &fake,
+        format!(
+            r#"#!/bin/sh
+echo "$@" >> {d}/args.txt
+echo $$ >> {d}/pids.txt
+start=$(( $(wc -l < {d}/journal.json) + 1 ))
+for a in "$@"; do
+  case "$a" in
+    --after-cursor=c*) start=$(( ${{a#--after-cursor=c}} + 1 ));;
+  esac
+done
+exec tail -n +$start -f {d}/journal.json
+"#,
+            d = d.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let _guard = KillPids(d.join("pids.txt"));
+    std::fs::write(d.join("c.toml"), "[enforce]\nbackend = \"dry-run\"\n").unwrap();
+    let journal = d.join("journal.json");
+    // Entries before the first start are history, for `analyze`.
+    for n in 1..=3 {
+        append(&journal, &journal_entry(n, "203.0.113.5"));
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out_path = d.join("out.txt");
+    let mut child = Running(
+        watch(d, Path::new("journal:sshd"), &[])
+            .env("PATH", &path)
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    // Once the journal is followed (the first start reads from its end).
+    let start = Instant::now();
+    while !d.join("args.txt").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "journalctl not started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for n in 4..=15 {
+        append(&journal, &journal_entry(n, "198.51.100.9"));
+    }
+    assert_eq!(wait_lines(d, 12), 12);
+    let start = Instant::now();
+    while !std::fs::read_to_string(&out_path)
+        .unwrap()
+        .contains("block 198.51.100.9/32")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "SSH brute force from the journal not blocked"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    for n in 16..=17 {
+        append(&journal, &journal_entry(n, "198.51.100.9"));
+    }
+    let mut child = Running(
+        watch(d, Path::new("journal:sshd"), &[])
+            .env("PATH", &path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    assert_eq!(wait_lines(d, 14), 14);
+    let status = stop(&mut child.0, "-TERM");
+    assert!(status.success());
+    let args = std::fs::read_to_string(d.join("args.txt")).unwrap();
+    assert!(args.lines().next().unwrap().contains("--lines=0"), "{args}");
+    assert!(args.contains("--after-cursor=c15"), "{args}");
+    assert!(args.contains("SYSLOG_IDENTIFIER=sshd"), "{args}");
 }
