@@ -25,13 +25,15 @@ use crate::follow::FileFollower;
 use crate::metrics::Metrics;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
+use scantriage_core::SourceSummary;
 use scantriage_core::{DecisionKind, SignatureIndex};
 use scantriage_detect::RuleSet;
 use scantriage_enforce::{Ban, Enforcer};
 use scantriage_ingest::InputFormat;
-use scantriage_store::{SqliteStore, Store};
+use scantriage_store::{Checkpoint, SqliteStore, Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -293,6 +295,123 @@ impl Follower {
     }
 }
 
+/// Saves batches in order in a thread of its own (its own connection to the store),
+/// so that reading and enforcing the next batch does not wait for the disk.
+struct Saver {
+    tx: Option<mpsc::SyncSender<(Box<crate::analyze::Outcome>, i64)>>,
+    handle: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl Saver {
+    fn start(db: &Path) -> Result<Saver> {
+        let mut store =
+            SqliteStore::open(db).with_context(|| format!("opening the store {}", db.display()))?;
+        let (tx, rx) = mpsc::sync_channel::<(Box<crate::analyze::Outcome>, i64)>(2);
+        let handle = std::thread::spawn(move || -> Result<()> {
+            for (out, started) in rx {
+                crate::analyze::save(&mut store, &out, started)?;
+            }
+            Ok(())
+        });
+        Ok(Saver {
+            tx: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// Queues a batch; fails when saving an earlier one failed (the service then
+    /// stops: a restart resumes from the last saved checkpoints).
+    fn save(&mut self, out: crate::analyze::Outcome, started: i64) -> Result<()> {
+        if let Some(tx) = &self.tx {
+            if tx.send((Box::new(out), started)).is_ok() {
+                return Ok(());
+            }
+        }
+        self.finish()?;
+        Err(anyhow!("the store writer stopped"))
+    }
+
+    /// Waits until every queued batch is saved.
+    fn finish(&mut self) -> Result<()> {
+        self.tx = None;
+        match self.handle.take().map(|h| h.join()) {
+            Some(Ok(r)) => r.context("saving a batch"),
+            Some(Err(_)) => Err(anyhow!("the store writer panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Sources remembered by [`Earlier`] before it starts afresh.
+const EARLIER_CACHE_MAX: usize = 1 << 20;
+
+/// The store as the analysis of a batch sees it: whether a source was blocked before
+/// (all the analysis asks of earlier summaries, for escalation) comes from a cache
+/// filled from the store once per source and kept current from each batch; the rest
+/// goes to the store.
+struct Earlier<'a> {
+    store: &'a mut SqliteStore,
+    cache: std::cell::RefCell<&'a mut HashMap<IpAddr, Option<SourceSummary>>>,
+}
+
+impl Store for Earlier<'_> {
+    fn checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, StoreError> {
+        self.store.checkpoint(key)
+    }
+    fn load_sources(&self, ips: &[IpAddr]) -> Result<HashMap<IpAddr, SourceSummary>, StoreError> {
+        let mut cache = self.cache.borrow_mut();
+        if cache.len() + ips.len() > EARLIER_CACHE_MAX {
+            cache.clear();
+        }
+        let missing: Vec<IpAddr> = ips
+            .iter()
+            .filter(|ip| !cache.contains_key(ip))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            let mut found = self.store.load_sources(&missing)?;
+            for ip in missing {
+                let s = found
+                    .remove(&ip)
+                    .filter(|s| s.decision == DecisionKind::Block);
+                cache.insert(ip, s);
+            }
+        }
+        Ok(ips
+            .iter()
+            .filter_map(|ip| cache.get(ip).cloned().flatten().map(|s| (*ip, s)))
+            .collect())
+    }
+    fn save_run(&mut self, run: &scantriage_store::RunRecord<'_>) -> Result<(), StoreError> {
+        self.store.save_run(run)
+    }
+    fn active_decisions(&self, now_ms: i64) -> Result<Vec<scantriage_core::Decision>, StoreError> {
+        self.store.active_decisions(now_ms)
+    }
+    fn findings_for(
+        &self,
+        ip: IpAddr,
+        limit: usize,
+    ) -> Result<Vec<scantriage_core::Finding>, StoreError> {
+        self.store.findings_for(ip, limit)
+    }
+    fn source(&self, ip: IpAddr) -> Result<Option<SourceSummary>, StoreError> {
+        self.store.source(ip)
+    }
+    fn counts(&self) -> Result<scantriage_store::StoreCounts, StoreError> {
+        self.store.counts()
+    }
+    fn save_campaigns(&mut self, c: &[scantriage_store::StoredCampaign]) -> Result<(), StoreError> {
+        self.store.save_campaigns(c)
+    }
+    fn latest_campaigns(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<scantriage_store::StoredCampaign>, StoreError> {
+        self.store.latest_campaigns(limit)
+    }
+}
+
 /// Everything the configuration decides, rebuilt on SIGHUP.
 struct Loaded {
     cfg: Config,
@@ -403,6 +522,8 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
     }
     let mut store =
         SqliteStore::open(db).with_context(|| format!("opening the store {}", db.display()))?;
+    let mut earlier = HashMap::new();
+    let mut saver = Saver::start(db)?;
     let mut enforcer = enforce_cmd::build(&l.cfg, a.backend)?;
     let restored = scantriage_enforce::restore(
         &store,
@@ -442,9 +563,12 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
         if !feeds.is_empty() {
             process(
                 &mut l,
-                &a,
                 feeds,
-                &mut store,
+                &mut Earlier {
+                    store: &mut store,
+                    cache: std::cell::RefCell::new(&mut earlier),
+                },
+                &mut saver,
                 enforcer.as_mut(),
                 &metrics,
                 &mut followers,
@@ -476,6 +600,7 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
         }
         polls += 1;
         if stop.load(Ordering::SeqCst) || a.polls.is_some_and(|n| polls >= n) {
+            saver.finish()?;
             writeln!(w, "stopped after saving the last batch")?;
             w.flush()?;
             return Ok(());
@@ -583,26 +708,35 @@ fn reload(
 #[allow(clippy::too_many_arguments)]
 fn process(
     l: &mut Loaded,
-    a: &WatchArgs,
     feeds: Vec<Feed>,
-    store: &mut SqliteStore,
+    store: &mut Earlier<'_>,
+    saver: &mut Saver,
     enforcer: &mut dyn Enforcer,
     metrics: &Arc<Mutex<Metrics>>,
     followers: &mut BTreeMap<String, Follower>,
     read_at: Instant,
     w: &mut dyn Write,
 ) -> Result<()> {
-    let _ = a;
     let started = now_ms();
     let opts = crate::analyze::Options {
         inputs: Vec::new(),
-        threads: l.cfg.threads.clamp(1, 2),
+        threads: if l.cfg.threads == 0 { 2 } else { l.cfg.threads },
         keep_findings: true,
         progress: false,
         vulnerable: l.vulnerable.clone(),
     };
     let out =
         crate::analyze::run_feeds(&l.cfg, &l.rules, &opts, feeds, Some(&*store as &dyn Store))?;
+    {
+        let mut cache = store.cache.borrow_mut();
+        for s in out
+            .sources
+            .iter()
+            .filter(|s| s.decision == DecisionKind::Block)
+        {
+            cache.insert(s.ip, Some(s.clone()));
+        }
+    }
     let max = l.cfg.enforce.max_timeout_secs;
     let bans: Vec<Ban> = out
         .decisions
@@ -640,8 +774,6 @@ fn process(
         }
         w.flush()?;
     }
-    // The blocks are in force; now the batch and where each input stopped, together.
-    crate::analyze::save(store, &out, started)?;
     for st in &out.summary.inputs {
         for e in &st.first_errors {
             eprintln!("scantriage: {}:{e}", st.name);
@@ -675,5 +807,6 @@ fn process(
             m.lag_secs = ((now_ms() - newest) as f64 / 1000.0).max(0.0);
         }
     }
-    Ok(())
+    // The blocks are in force; now the batch and where each input stopped, together.
+    saver.save(out, started)
 }
