@@ -295,6 +295,35 @@ impl Follower {
     }
 }
 
+/// Batches waiting for the store writer at most (reading waits beyond that).
+const QUEUED_BATCHES: usize = 8;
+
+/// Appends batch `next` to `into` (sources merged as the store merges runs;
+/// checkpoints in order, so that the later ones win).
+fn merge(into: &mut crate::analyze::Outcome, next: crate::analyze::Outcome) {
+    let mut by_ip: HashMap<IpAddr, SourceSummary> =
+        into.sources.drain(..).map(|s| (s.ip, s)).collect();
+    for s in next.sources {
+        let m = crate::analyze::merge_with_stored(&s, by_ip.get(&s.ip));
+        by_ip.insert(m.ip, m);
+    }
+    into.sources = by_ip.into_values().collect();
+    into.sources.sort_by_key(|s| s.ip);
+    into.findings.extend(next.findings);
+    into.decisions.extend(next.decisions);
+    into.checkpoints.extend(next.checkpoints);
+    into.summary.lines += next.summary.lines;
+    into.summary.parse_errors += next.summary.parse_errors;
+    for i in next.summary.inputs {
+        if !into.summary.inputs.iter().any(|o| o.name == i.name) {
+            into.summary.inputs.push(i);
+        }
+    }
+    if !next.summary.campaign_objects.is_empty() {
+        into.summary.campaign_objects = next.summary.campaign_objects;
+    }
+}
+
 /// Saves batches in order in a thread of its own (its own connection to the store),
 /// so that reading and enforcing the next batch does not wait for the disk.
 struct Saver {
@@ -306,9 +335,14 @@ impl Saver {
     fn start(db: &Path) -> Result<Saver> {
         let mut store =
             SqliteStore::open(db).with_context(|| format!("opening the store {}", db.display()))?;
-        let (tx, rx) = mpsc::sync_channel::<(Box<crate::analyze::Outcome>, i64)>(2);
+        let (tx, rx) = mpsc::sync_channel::<(Box<crate::analyze::Outcome>, i64)>(QUEUED_BATCHES);
         let handle = std::thread::spawn(move || -> Result<()> {
-            for (out, started) in rx {
+            while let Ok((mut out, started)) = rx.recv() {
+                // Batches that queued up meanwhile are saved together, in one
+                // transaction: the store keeps up whatever the rate.
+                while let Ok((next, _)) = rx.try_recv() {
+                    merge(&mut out, *next);
+                }
                 crate::analyze::save(&mut store, &out, started)?;
             }
             Ok(())
