@@ -844,3 +844,93 @@ fn process(
     // The blocks are in force; now the batch and where each input stopped, together.
     saver.save(out, started)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(key: &str, lines: &[(&str, &str)]) -> Feed {
+        let mut data = String::new();
+        for (ip, target) in lines {
+            data.push_str(&format!(
+                "{ip} - - [25/Nov/2026:10:00:00 +0000] \"GET {target} HTTP/1.1\" 200 512 \"-\" \"curl/8\"\n"
+            ));
+        }
+        Feed {
+            name: key.into(),
+            key: key.into(),
+            fingerprint: "0:0".into(),
+            offset: 0,
+            lines: 0,
+            format: None,
+            data: data.into_bytes(),
+        }
+    }
+
+    fn outcomes() -> Vec<crate::analyze::Outcome> {
+        let cfg = Config::default();
+        let (rules, _) = RuleSet::load(&cfg.rule_dirs, &cfg.vocab);
+        let opts = crate::analyze::Options {
+            inputs: Vec::new(),
+            threads: 1,
+            keep_findings: true,
+            progress: false,
+            vulnerable: HashMap::new(),
+        };
+        let a = feed(
+            "a.log",
+            &[
+                ("192.0.2.1", "/"),
+                ("192.0.2.1", "/about/"),
+                ("198.51.100.7", "/?page=../../../../etc/passwd"),
+            ],
+        );
+        let b = feed(
+            "a.log",
+            &[
+                ("192.0.2.1", "/blog/"),
+                ("192.0.2.9", "/"),
+                ("198.51.100.7", "/.env"),
+            ],
+        );
+        [a, b]
+            .into_iter()
+            .map(|f| crate::analyze::run_feeds(&cfg, &rules, &opts, vec![f], None).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn batches_saved_together_store_what_they_store_one_by_one() {
+        let mut one_by_one = SqliteStore::open_in_memory().unwrap();
+        for o in outcomes() {
+            crate::analyze::save(&mut one_by_one, &o, 0).unwrap();
+        }
+        let mut together = SqliteStore::open_in_memory().unwrap();
+        let mut o = outcomes().into_iter();
+        let mut first = o.next().unwrap();
+        merge(&mut first, o.next().unwrap());
+        crate::analyze::save(&mut together, &first, 0).unwrap();
+        let (a, b) = (one_by_one.counts().unwrap(), together.counts().unwrap());
+        assert_eq!(a.lines, 6);
+        assert_eq!(b.lines, 6);
+        assert_eq!(a.findings, b.findings);
+        assert_eq!(a.sources, b.sources);
+        for ip in ["192.0.2.1", "192.0.2.9", "198.51.100.7"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let (x, y) = (
+                one_by_one.source(ip).unwrap().unwrap(),
+                together.source(ip).unwrap().unwrap(),
+            );
+            assert_eq!(
+                (x.events, x.decision, x.by_verdict),
+                (y.events, y.decision, y.by_verdict),
+                "{ip}"
+            );
+        }
+        // The later checkpoint of the input wins.
+        assert_eq!(
+            together.checkpoint("a.log").unwrap().unwrap().offset,
+            first.checkpoints[1].offset
+        );
+    }
+}
