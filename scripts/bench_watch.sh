@@ -15,7 +15,12 @@ SOURCES=${4:-20000}
 cargo build --release -q -p scantriage -p scantriage-testkit
 NS="st-bench-$$"
 DIR=$(mktemp -d)
-cleanup() { ip netns del "$NS" 2>/dev/null || true; rm -rf "$DIR"; }
+cleanup() {
+  # Whatever still runs in the namespace was started here.
+  for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+  ip netns del "$NS" 2>/dev/null || true
+  rm -rf "$DIR"
+}
 trap cleanup EXIT
 ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up
