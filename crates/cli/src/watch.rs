@@ -377,7 +377,10 @@ impl Saver {
 }
 
 /// Sources remembered by [`Earlier`] before it starts afresh.
-const EARLIER_CACHE_MAX: usize = 1 << 20;
+const EARLIER_CACHE_MAX: usize = 1 << 18;
+
+/// Per source: its stored summary when it was blocked before, else `None`.
+type EarlierCache = HashMap<IpAddr, Option<Box<SourceSummary>>>;
 
 /// The store as the analysis of a batch sees it: whether a source was blocked before
 /// (all the analysis asks of earlier summaries, for escalation) comes from a cache
@@ -385,7 +388,7 @@ const EARLIER_CACHE_MAX: usize = 1 << 20;
 /// goes to the store.
 struct Earlier<'a> {
     store: &'a mut SqliteStore,
-    cache: std::cell::RefCell<&'a mut HashMap<IpAddr, Option<SourceSummary>>>,
+    cache: std::cell::RefCell<&'a mut EarlierCache>,
 }
 
 impl Store for Earlier<'_> {
@@ -408,12 +411,15 @@ impl Store for Earlier<'_> {
                 let s = found
                     .remove(&ip)
                     .filter(|s| s.decision == DecisionKind::Block);
-                cache.insert(ip, s);
+                cache.insert(ip, s.map(Box::new));
             }
         }
         Ok(ips
             .iter()
-            .filter_map(|ip| cache.get(ip).cloned().flatten().map(|s| (*ip, s)))
+            .filter_map(|ip| {
+                let s = cache.get(ip)?.as_deref()?;
+                Some((*ip, s.clone()))
+            })
             .collect())
     }
     fn save_run(&mut self, run: &scantriage_store::RunRecord<'_>) -> Result<(), StoreError> {
@@ -556,7 +562,7 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
     }
     let mut store =
         SqliteStore::open(db).with_context(|| format!("opening the store {}", db.display()))?;
-    let mut earlier = HashMap::new();
+    let mut earlier = EarlierCache::new();
     let mut saver = Saver::start(db)?;
     let mut enforcer = enforce_cmd::build(&l.cfg, a.backend)?;
     let restored = scantriage_enforce::restore(
@@ -768,7 +774,7 @@ fn process(
             .iter()
             .filter(|s| s.decision == DecisionKind::Block)
         {
-            cache.insert(s.ip, Some(s.clone()));
+            cache.insert(s.ip, Some(Box::new(s.clone())));
         }
     }
     let max = l.cfg.enforce.max_timeout_secs;
@@ -932,5 +938,43 @@ mod tests {
             together.checkpoint("a.log").unwrap().unwrap().offset,
             first.checkpoints[1].offset
         );
+    }
+
+    #[test]
+    fn earlier_blocks_come_from_the_cache_as_the_store_has_them() {
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        for o in outcomes() {
+            crate::analyze::save(&mut store, &o, 0).unwrap();
+        }
+        let ips: Vec<IpAddr> = ["192.0.2.1", "192.0.2.9", "198.51.100.7", "203.0.113.1"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let want: Vec<IpAddr> = {
+            let mut v: Vec<IpAddr> = store
+                .load_sources(&ips)
+                .unwrap()
+                .into_values()
+                .filter(|s| s.decision == DecisionKind::Block)
+                .map(|s| s.ip)
+                .collect();
+            v.sort();
+            v
+        };
+        assert!(
+            !want.is_empty(),
+            "the probing source should have been blocked"
+        );
+        let mut cache = EarlierCache::new();
+        for _ in 0..2 {
+            let e = Earlier {
+                store: &mut store,
+                cache: std::cell::RefCell::new(&mut cache),
+            };
+            let mut got: Vec<IpAddr> = e.load_sources(&ips).unwrap().into_keys().collect();
+            got.sort();
+            assert_eq!(got, want);
+        }
+        assert_eq!(cache.len(), ips.len());
     }
 }
