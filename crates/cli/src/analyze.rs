@@ -675,7 +675,8 @@ pub fn read_site_paths(text: &str) -> Vec<String> {
     out
 }
 
-fn fingerprint(prefix: &[u8]) -> String {
+/// Recognises a file again: `LEN:HASH` of its first bytes (at most 4 KiB are used).
+pub fn fingerprint(prefix: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in prefix {
         h ^= u64::from(b);
@@ -690,11 +691,70 @@ fn read_prefix(r: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Bytes of one followed input already read by the caller (`watch`): complete lines
+/// that start at `offset` of the input whose checkpoint is `key`.
+pub struct Feed {
+    /// Name in the report and in messages.
+    pub name: String,
+    /// Checkpoint key.
+    pub key: String,
+    /// Checkpoint fingerprint saved with the new offset (for the journal: its cursor).
+    pub fingerprint: String,
+    /// Offset of `data` in the input.
+    pub offset: u64,
+    /// Lines before `offset`.
+    pub lines: u64,
+    /// The format, when known (else detected from `data`).
+    pub format: Option<InputFormat>,
+    /// Complete lines.
+    pub data: Vec<u8>,
+}
+
+enum Src {
+    Path(PathBuf),
+    Feed(Feed),
+}
+
 /// Runs the analysis. `store` gives checkpoints (resume) and earlier decisions.
 pub fn run(
     cfg: &Config,
     rules: &RuleSet,
     opts: &Options,
+    store: Option<&dyn Store>,
+) -> Result<Outcome> {
+    let inputs = scantriage_ingest::order_rotated(opts.inputs.clone());
+    run_sources(
+        cfg,
+        rules,
+        opts,
+        inputs.into_iter().map(Src::Path).collect(),
+        store,
+    )
+}
+
+/// Runs the analysis over bytes already read (`opts.inputs` is ignored); the outcome's
+/// checkpoints are the feeds' keys with their new offsets.
+pub fn run_feeds(
+    cfg: &Config,
+    rules: &RuleSet,
+    opts: &Options,
+    feeds: Vec<Feed>,
+    store: Option<&dyn Store>,
+) -> Result<Outcome> {
+    run_sources(
+        cfg,
+        rules,
+        opts,
+        feeds.into_iter().map(Src::Feed).collect(),
+        store,
+    )
+}
+
+fn run_sources(
+    cfg: &Config,
+    rules: &RuleSet,
+    opts: &Options,
+    sources: Vec<Src>,
     store: Option<&dyn Store>,
 ) -> Result<Outcome> {
     let started = std::time::Instant::now();
@@ -772,16 +832,22 @@ pub fn run(
     let mut checkpoints = Vec::new();
     let mut names = Vec::new();
     let mut total_lines = 0u64;
-    let inputs = scantriage_ingest::order_rotated(opts.inputs.clone());
-    for (idx, path) in inputs.iter().enumerate() {
+    for (idx, src) in sources.into_iter().enumerate() {
+        let (path, mut feed) = match src {
+            Src::Path(p) => (p, None),
+            Src::Feed(f) => (PathBuf::from(&f.name), Some(f)),
+        };
+        let path = &path;
         let name = path.display().to_string();
         names.push(name.clone());
         let mut st = InputStats {
             name: name.clone(),
             ..Default::default()
         };
-        let is_stdin = name == "-";
-        let key = if is_stdin {
+        let is_stdin = name == "-" && feed.is_none();
+        let key = if let Some(f) = &feed {
+            Some(f.key.clone())
+        } else if is_stdin {
             None
         } else {
             Some(
@@ -791,9 +857,12 @@ pub fn run(
                     .to_string(),
             )
         };
-        let mut reader = scantriage_ingest::open_input(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let prev = match (&key, store) {
-            (Some(k), Some(s)) => s.checkpoint(k)?,
+        let mut reader: Box<dyn Read + Send> = match &mut feed {
+            Some(f) => Box::new(std::io::Cursor::new(std::mem::take(&mut f.data))),
+            None => scantriage_ingest::open_input(path).map_err(|e| anyhow::anyhow!("{e}"))?,
+        };
+        let prev = match (&key, store, &feed) {
+            (Some(k), Some(s), None) => s.checkpoint(k)?,
             _ => None,
         };
         // The fingerprint covers as many bytes as the checkpoint saw (up to 4 KiB), so a
@@ -808,7 +877,7 @@ pub fn run(
             .with_context(|| format!("{name}: cannot read"))?;
         let fp_now = fingerprint(&prefix[..want.min(prefix.len())]);
         let resume = prev.filter(|c| c.fingerprint == fp_now && c.offset > 0);
-        if scantriage_ingest::is_capture(&prefix) {
+        if feed.is_none() && scantriage_ingest::is_capture(&prefix) {
             // A capture: read whole (again when it changed), unless already analysed.
             st.format = InputFormat::Pcap.name().to_string();
             let size = (!is_stdin)
@@ -863,6 +932,9 @@ pub fn run(
             }
         };
         let input_format = match (cfg.format, &first) {
+            _ if feed.as_ref().is_some_and(|f| f.format.is_some()) => {
+                feed.as_ref().and_then(|f| f.format).expect("checked")
+            }
             (Some(f), _) => InputFormat::Web(f),
             (None, Some(c)) => {
                 let sample: Vec<&[u8]> = c.lines().take(50).map(|l| l.bytes).collect();
@@ -986,7 +1058,15 @@ pub fn run(
             }
         }
         total_lines += st.lines;
-        if let Some(k) = key {
+        if let Some(f) = feed {
+            checkpoints.push(Checkpoint {
+                key: f.key,
+                fingerprint: f.fingerprint,
+                offset: f.offset + end_offset,
+                lines: f.lines + st.lines,
+                updated_ms: 0,
+            });
+        } else if let Some(k) = key {
             checkpoints.push(Checkpoint {
                 key: k,
                 fingerprint: fingerprint(&prefix[..prefix.len().min(FINGERPRINT_BYTES)]),

@@ -49,6 +49,8 @@ pub struct ConfigFile {
     pub network: crate::network::NetworkSection,
     /// The dashboard.
     pub serve: ServeSection,
+    /// The live service (`scantriage watch`).
+    pub watch: WatchSection,
 }
 
 /// `[serve]`
@@ -57,6 +59,17 @@ pub struct ConfigFile {
 pub struct ServeSection {
     /// Access token of the dashboard; required to listen on a non-loopback address.
     pub token: Option<String>,
+}
+
+/// `[watch]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchSection {
+    /// Inputs followed besides those on the command line: paths, `journal`,
+    /// `journal:sshd` or `journal:kernel`; re-read on SIGHUP.
+    pub inputs: Vec<Spanned<String>>,
+    /// Address of the Prometheus endpoint (loopback only), e.g. `127.0.0.1:9477`.
+    pub metrics: Option<Spanned<String>>,
 }
 
 /// `[site]`
@@ -310,6 +323,10 @@ pub struct Config {
     pub network: crate::network::NetworkConfig,
     /// The dashboard.
     pub serve: ServeSection,
+    /// Inputs `watch` follows besides those on its command line.
+    pub watch_inputs: Vec<String>,
+    /// Where `watch` serves its metrics.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl Default for Config {
@@ -475,6 +492,36 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
     };
     let enforce = crate::enforce_cmd::validate(&file.enforce, &mut err);
     let network = crate::network::validate(&file.network, &mut err);
+    let mut watch_inputs = Vec::new();
+    for i in &file.watch.inputs {
+        let v = i.get_ref();
+        if v.is_empty() || (v.starts_with("journal") && crate::watch::journal_matches(v).is_none())
+        {
+            err(
+                i.span(),
+                format!(
+                    "watch.inputs: `{v}` is not a path, journal, journal:sshd or journal:kernel"
+                ),
+            );
+        } else {
+            watch_inputs.push(v.clone());
+        }
+    }
+    let metrics = file.watch.metrics.as_ref().and_then(|m| {
+        match m.get_ref().parse::<std::net::SocketAddr>() {
+            Ok(a) if a.ip().is_loopback() => Some(a),
+            _ => {
+                err(
+                    m.span(),
+                    format!(
+                        "watch.metrics: `{}` is not a loopback address and port (e.g. 127.0.0.1:9477)",
+                        m.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    });
     if file.input.max_line_bytes < 256 {
         errors.push(ConfigError {
             file: name.to_string(),
@@ -505,6 +552,8 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         enforce,
         network,
         serve: file.serve,
+        watch_inputs,
+        metrics,
     })
 }
 

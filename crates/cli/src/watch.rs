@@ -1,43 +1,70 @@
-//! `scantriage watch`: follow access logs, decide as lines arrive, enforce the blocks.
+//! `scantriage watch`: follow logs and the journal, decide as lines arrive, enforce the
+//! blocks; the long-running service.
 //!
-//! This first version polls: every `--interval` it runs the batch analysis on what the
-//! inputs gained since their checkpoint and saves it (findings, profiles, decisions and
-//! the new checkpoints in one transaction), then hands the new block decisions to the
-//! enforcer. A restart (even after SIGKILL) resumes from the stored checkpoints, so no
-//! line is lost or counted twice, and first re-applies the store's active blocks. A file
-//! replaced under its name (rotation by rename and create, or copytruncate) has a new
-//! fingerprint and is read from its start. Limitation: lines written to the old file
-//! after the last poll and before a rename are not read (no draining of the old file).
+//! Every `--interval` (200 ms by default) each input is read from where it stopped:
+//! files through a [`FileFollower`] (kept open, so a file renamed by rotation is read to
+//! its end before and while the new one is read from its start; copytruncate is read
+//! again from 0), the journal through `journalctl -o json --follow` (sshd and kernel
+//! messages, resumed after the stored cursor). What arrived is analysed in one batch,
+//! the new block decisions go to the firewall at once, and then the findings,
+//! profiles, decisions and the inputs' new checkpoints are saved in one transaction: a
+//! restart, even after SIGKILL, resumes exactly there, so no line is lost or counted
+//! twice, and first re-applies the store's active blocks (the kernel also keeps its
+//! own timeouts meanwhile).
+//!
+//! Service habits: SIGTERM and SIGINT finish the current batch, save it and exit 0;
+//! SIGHUP re-reads the configuration (inputs of `[watch]`, rules, allowlist, policy,
+//! enforcement), logs what changed, and keeps the old one if the new one is invalid.
+//! `--metrics 127.0.0.1:9477` (or `watch.metrics`) serves Prometheus metrics on
+//! loopback.
 
+use crate::analyze::Feed;
 use crate::config::{self, Config};
 use crate::enforce_cmd::{self, Backend};
+use crate::follow::FileFollower;
+use crate::metrics::Metrics;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use scantriage_core::DecisionKind;
+use scantriage_core::SourceSummary;
+use scantriage_core::{DecisionKind, SignatureIndex};
 use scantriage_detect::RuleSet;
-use scantriage_enforce::Ban;
-use scantriage_store::{SqliteStore, Store};
-use std::io::Write;
+use scantriage_enforce::{Ban, Enforcer};
+use scantriage_ingest::InputFormat;
+use scantriage_store::{Checkpoint, SqliteStore, Store, StoreError};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, Write};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// `scantriage watch`
 #[derive(Args, Debug)]
 pub struct WatchArgs {
-    /// Access logs to follow.
-    #[arg(required = true)]
-    pub inputs: Vec<PathBuf>,
+    /// Logs to follow (access logs, auth.log, kernel logs), and `journal`,
+    /// `journal:sshd` or `journal:kernel` for the systemd journal; more in the
+    /// config's `watch.inputs`.
+    pub inputs: Vec<String>,
+    /// Also follow the journal's sshd and kernel messages (same as the input `journal`).
+    #[arg(long)]
+    pub journal: bool,
     /// Back end (default: the config's `enforce.backend`).
     #[arg(long, value_enum)]
     pub backend: Option<Backend>,
-    /// How often the inputs are read, e.g. 1s, 250ms.
-    #[arg(long, default_value = "1s", value_parser = parse_interval)]
+    /// How often the inputs are read, e.g. 200ms, 1s.
+    #[arg(long, default_value = "200ms", value_parser = parse_interval)]
     pub interval: Duration,
     /// How often the firewall is repaired (e.g. after `nft flush ruleset`) and the
     /// store's active blocks (also those a person added) are applied.
     #[arg(long, default_value = "30s", value_parser = parse_interval)]
     pub reassert: Duration,
-    /// Stop after this many polls (default: run until killed).
+    /// Serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:9477
+    /// (default: the config's `watch.metrics`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Stop after this many polls (default: run until stopped).
     #[arg(long)]
     pub polls: Option<u64>,
     #[command(flatten)]
@@ -59,10 +86,426 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Runs the watch loop until killed (or `--polls` polls).
-pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<()> {
-    // An owned configuration: the advisory database completes the inventory.
-    let mut cfg = match &a.site.config {
+/// Bytes read from one file per poll at most (a backlog is read over several polls).
+const MAX_BYTES_PER_POLL: u64 = 8 << 20;
+
+/// The journalctl matches of a journal input: `journal` (sshd and kernel messages),
+/// `journal:sshd` or `journal:kernel`; `None` for anything else.
+pub fn journal_matches(spec: &str) -> Option<Vec<&'static str>> {
+    match spec {
+        "journal" => Some(vec![
+            "SYSLOG_IDENTIFIER=sshd",
+            "+",
+            "SYSLOG_IDENTIFIER=sshd-session",
+            "+",
+            "_TRANSPORT=kernel",
+        ]),
+        "journal:sshd" => Some(vec![
+            "SYSLOG_IDENTIFIER=sshd",
+            "+",
+            "SYSLOG_IDENTIFIER=sshd-session",
+        ]),
+        "journal:kernel" => Some(vec!["_TRANSPORT=kernel"]),
+        _ => None,
+    }
+}
+
+/// Follows the journal through `journalctl -o json --follow`; the cursor of the last
+/// entry read is its checkpoint.
+struct JournalFollower {
+    spec: String,
+    child: Option<Child>,
+    rx: Option<mpsc::Receiver<Vec<u8>>>,
+    cursor: Option<String>,
+    offset: u64,
+    lines: u64,
+    restart_at: Option<Instant>,
+    lines_read: u64,
+}
+
+fn cursor_of(line: &[u8]) -> Option<String> {
+    let key = b"\"__CURSOR\":\"";
+    let i = line.windows(key.len()).position(|w| w == key)? + key.len();
+    let end = line[i..].iter().position(|&b| b == b'"')?;
+    String::from_utf8(line[i..i + end].to_vec()).ok()
+}
+
+impl JournalFollower {
+    fn resume(spec: &str, store: &dyn Store) -> Result<JournalFollower> {
+        let cp = store.checkpoint(spec)?;
+        let mut j = JournalFollower {
+            spec: spec.to_string(),
+            child: None,
+            rx: None,
+            cursor: cp
+                .as_ref()
+                .map(|c| c.fingerprint.clone())
+                .filter(|c| !c.is_empty()),
+            offset: cp.as_ref().map_or(0, |c| c.offset),
+            lines: cp.as_ref().map_or(0, |c| c.lines),
+            restart_at: None,
+            lines_read: 0,
+        };
+        j.spawn();
+        Ok(j)
+    }
+
+    fn spawn(&mut self) {
+        let mut cmd = Command::new("journalctl");
+        cmd.args(["-o", "json", "--follow", "--no-pager"]);
+        match &self.cursor {
+            Some(c) => cmd.arg(format!("--after-cursor={c}")),
+            // First start: from now on (the journal's past is for `analyze`).
+            None => cmd.arg("--lines=0"),
+        };
+        cmd.args(journal_matches(&self.spec).unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        match cmd.spawn() {
+            Ok(mut child) => {
+                let out = child.stdout.take().expect("piped stdout");
+                let (tx, rx) = mpsc::channel();
+                std::thread::spawn(move || {
+                    let mut r = std::io::BufReader::with_capacity(1 << 16, out);
+                    loop {
+                        let mut line = Vec::new();
+                        match r.read_until(b'\n', &mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line.ends_with(b"\n") => {
+                                if tx.send(line).is_err() {
+                                    return;
+                                }
+                            }
+                            // A last line without its newline: journalctl was cut off.
+                            Ok(_) => return,
+                        }
+                    }
+                });
+                self.child = Some(child);
+                self.rx = Some(rx);
+                self.restart_at = None;
+            }
+            Err(e) => {
+                eprintln!("scantriage: {}: cannot run journalctl: {e}", self.spec);
+                self.restart_at = Some(Instant::now() + Duration::from_secs(5));
+            }
+        }
+    }
+
+    fn poll(&mut self, max: u64) -> Option<Feed> {
+        let mut data = Vec::new();
+        let mut last = None;
+        let mut gone = false;
+        if let Some(rx) = &self.rx {
+            while (data.len() as u64) < max {
+                match rx.try_recv() {
+                    Ok(line) => {
+                        if let Some(c) = cursor_of(&line) {
+                            last = Some(c);
+                        }
+                        data.extend_from_slice(&line);
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        gone = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if gone {
+            if let Some(mut c) = self.child.take() {
+                let status = c.wait().map(|s| s.to_string()).unwrap_or_default();
+                eprintln!(
+                    "scantriage: {}: journalctl stopped ({status}); restarting it in 1s",
+                    self.spec
+                );
+            }
+            self.rx = None;
+            self.restart_at = Some(Instant::now() + Duration::from_secs(1));
+        }
+        if self.rx.is_none() && self.restart_at.is_some_and(|t| Instant::now() >= t) {
+            if let Some(c) = last.clone() {
+                self.cursor = Some(c);
+            }
+            self.spawn();
+        }
+        if data.is_empty() {
+            return None;
+        }
+        let n = data.iter().filter(|&&b| b == b'\n').count() as u64;
+        let f = Feed {
+            name: self.spec.clone(),
+            key: self.spec.clone(),
+            fingerprint: last.clone().or(self.cursor.clone()).unwrap_or_default(),
+            offset: self.offset,
+            lines: self.lines,
+            format: Some(InputFormat::Syslog),
+            data,
+        };
+        self.offset += f.data.len() as u64;
+        self.lines += n;
+        self.lines_read += n;
+        if last.is_some() {
+            self.cursor = last;
+        }
+        Some(f)
+    }
+}
+
+impl Drop for JournalFollower {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+enum Follower {
+    File(FileFollower),
+    Journal(JournalFollower),
+}
+
+impl Follower {
+    fn open(spec: &str, store: &dyn Store) -> Result<Follower> {
+        if journal_matches(spec).is_some() {
+            Ok(Follower::Journal(JournalFollower::resume(spec, store)?))
+        } else {
+            Ok(Follower::File(FileFollower::resume(
+                Path::new(spec),
+                store,
+            )?))
+        }
+    }
+
+    fn poll(&mut self, max: u64) -> Vec<Feed> {
+        match self {
+            Follower::File(f) => f.poll(max),
+            Follower::Journal(j) => j.poll(max).into_iter().collect(),
+        }
+    }
+
+    fn lines_read(&self) -> u64 {
+        match self {
+            Follower::File(f) => f.lines_read,
+            Follower::Journal(j) => j.lines_read,
+        }
+    }
+}
+
+/// Batches waiting for the store writer at most (reading waits beyond that).
+const QUEUED_BATCHES: usize = 8;
+
+/// Appends batch `next` to `into` (sources merged as the store merges runs;
+/// checkpoints in order, so that the later ones win).
+fn merge(into: &mut crate::analyze::Outcome, next: crate::analyze::Outcome) {
+    let mut by_ip: HashMap<IpAddr, SourceSummary> =
+        into.sources.drain(..).map(|s| (s.ip, s)).collect();
+    for s in next.sources {
+        let m = crate::analyze::merge_with_stored(&s, by_ip.get(&s.ip));
+        by_ip.insert(m.ip, m);
+    }
+    into.sources = by_ip.into_values().collect();
+    into.sources.sort_by_key(|s| s.ip);
+    into.findings.extend(next.findings);
+    into.decisions.extend(next.decisions);
+    into.checkpoints.extend(next.checkpoints);
+    into.summary.lines += next.summary.lines;
+    into.summary.parse_errors += next.summary.parse_errors;
+    for i in next.summary.inputs {
+        if !into.summary.inputs.iter().any(|o| o.name == i.name) {
+            into.summary.inputs.push(i);
+        }
+    }
+    if !next.summary.campaign_objects.is_empty() {
+        into.summary.campaign_objects = next.summary.campaign_objects;
+    }
+}
+
+/// Saves batches in order in a thread of its own (its own connection to the store),
+/// so that reading and enforcing the next batch does not wait for the disk.
+struct Saver {
+    tx: Option<mpsc::SyncSender<(Box<crate::analyze::Outcome>, i64)>>,
+    handle: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl Saver {
+    fn start(db: &Path) -> Result<Saver> {
+        let mut store =
+            SqliteStore::open(db).with_context(|| format!("opening the store {}", db.display()))?;
+        let (tx, rx) = mpsc::sync_channel::<(Box<crate::analyze::Outcome>, i64)>(QUEUED_BATCHES);
+        let handle = std::thread::spawn(move || -> Result<()> {
+            while let Ok((mut out, started)) = rx.recv() {
+                // Batches that queued up meanwhile are saved together, in one
+                // transaction: the store keeps up whatever the rate.
+                while let Ok((next, _)) = rx.try_recv() {
+                    merge(&mut out, *next);
+                }
+                crate::analyze::save(&mut store, &out, started)?;
+            }
+            Ok(())
+        });
+        Ok(Saver {
+            tx: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// Queues a batch; fails when saving an earlier one failed (the service then
+    /// stops: a restart resumes from the last saved checkpoints).
+    fn save(&mut self, out: crate::analyze::Outcome, started: i64) -> Result<()> {
+        if let Some(tx) = &self.tx {
+            if tx.send((Box::new(out), started)).is_ok() {
+                return Ok(());
+            }
+        }
+        self.finish()?;
+        Err(anyhow!("the store writer stopped"))
+    }
+
+    /// Waits until every queued batch is saved.
+    fn finish(&mut self) -> Result<()> {
+        self.tx = None;
+        match self.handle.take().map(|h| h.join()) {
+            Some(Ok(r)) => r.context("saving a batch"),
+            Some(Err(_)) => Err(anyhow!("the store writer panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Sources remembered by [`Earlier`] before it starts afresh.
+const EARLIER_CACHE_MAX: usize = 1 << 18;
+
+/// Per source: its stored summary when it was blocked before, else `None`.
+type EarlierCache = HashMap<IpAddr, Option<Box<SourceSummary>>>;
+
+/// The store as the analysis of a batch sees it: whether a source was blocked before
+/// (all the analysis asks of earlier summaries, for escalation) comes from a cache
+/// filled from the store once per source and kept current from each batch; the rest
+/// goes to the store.
+struct Earlier<'a> {
+    store: &'a mut SqliteStore,
+    cache: std::cell::RefCell<&'a mut EarlierCache>,
+}
+
+impl Store for Earlier<'_> {
+    fn checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, StoreError> {
+        self.store.checkpoint(key)
+    }
+    fn load_sources(&self, ips: &[IpAddr]) -> Result<HashMap<IpAddr, SourceSummary>, StoreError> {
+        let mut cache = self.cache.borrow_mut();
+        if cache.len() + ips.len() > EARLIER_CACHE_MAX {
+            cache.clear();
+        }
+        let missing: Vec<IpAddr> = ips
+            .iter()
+            .filter(|ip| !cache.contains_key(ip))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            let mut found = self.store.load_sources(&missing)?;
+            for ip in missing {
+                let s = found
+                    .remove(&ip)
+                    .filter(|s| s.decision == DecisionKind::Block);
+                cache.insert(ip, s.map(Box::new));
+            }
+        }
+        Ok(ips
+            .iter()
+            .filter_map(|ip| {
+                let s = cache.get(ip)?.as_deref()?;
+                Some((*ip, s.clone()))
+            })
+            .collect())
+    }
+    fn save_run(&mut self, run: &scantriage_store::RunRecord<'_>) -> Result<(), StoreError> {
+        self.store.save_run(run)
+    }
+    fn active_decisions(&self, now_ms: i64) -> Result<Vec<scantriage_core::Decision>, StoreError> {
+        self.store.active_decisions(now_ms)
+    }
+    fn findings_for(
+        &self,
+        ip: IpAddr,
+        limit: usize,
+    ) -> Result<Vec<scantriage_core::Finding>, StoreError> {
+        self.store.findings_for(ip, limit)
+    }
+    fn source(&self, ip: IpAddr) -> Result<Option<SourceSummary>, StoreError> {
+        self.store.source(ip)
+    }
+    fn counts(&self) -> Result<scantriage_store::StoreCounts, StoreError> {
+        self.store.counts()
+    }
+    fn save_campaigns(&mut self, c: &[scantriage_store::StoredCampaign]) -> Result<(), StoreError> {
+        self.store.save_campaigns(c)
+    }
+    fn latest_campaigns(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<scantriage_store::StoredCampaign>, StoreError> {
+        self.store.latest_campaigns(limit)
+    }
+    fn add_verdict(
+        &mut self,
+        action: scantriage_core::PersonAction,
+        scope: &scantriage_core::VerdictScope,
+        author: &str,
+        at_ms: i64,
+        note: &str,
+    ) -> Result<i64, StoreError> {
+        self.store.add_verdict(action, scope, author, at_ms, note)
+    }
+    fn revoke_verdict(&mut self, id: i64, at_ms: i64) -> Result<bool, StoreError> {
+        self.store.revoke_verdict(id, at_ms)
+    }
+    fn verdicts(
+        &self,
+        include_revoked: bool,
+    ) -> Result<Vec<scantriage_core::PersonVerdict>, StoreError> {
+        self.store.verdicts(include_revoked)
+    }
+    fn apply_suppressions(
+        &mut self,
+        sup: &scantriage_core::Suppressions,
+    ) -> Result<usize, StoreError> {
+        self.store.apply_suppressions(sup)
+    }
+}
+
+/// Everything the configuration decides, rebuilt on SIGHUP.
+struct Loaded {
+    cfg: Config,
+    rules: RuleSet,
+    vulnerable: HashMap<SignatureIndex, scantriage_assess::VulnMatch>,
+    /// People's active verdicts (re-read on each re-assert tick).
+    person: scantriage_assess::PersonVerdicts,
+    /// Their ids, to notice a change.
+    verdict_ids: Vec<i64>,
+    /// The configured allowlist, before allow verdicts extend it.
+    config_allowlist: Vec<ipnet::IpNet>,
+}
+
+impl Loaded {
+    /// Takes `verdicts` (the store's active ones): allowed sources join the allowlist
+    /// (never banned, also by the enforcer), blocked ones are blocked.
+    fn set_verdicts(&mut self, verdicts: &[scantriage_core::PersonVerdict]) {
+        self.person = scantriage_assess::PersonVerdicts::new(verdicts, &self.rules);
+        self.verdict_ids = verdicts.iter().map(|v| v.id).collect();
+        self.cfg.policy.allowlist = self.config_allowlist.clone();
+        self.cfg
+            .policy
+            .allowlist
+            .extend(self.person.allowed().iter().copied());
+    }
+}
+
+fn load(path: Option<&Path>, db: &Path) -> Result<Loaded> {
+    let mut cfg = match path {
         Some(p) => config::load(p).map_err(|errs| {
             let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
             anyhow!("invalid configuration:\n  {}", text.join("\n  "))
@@ -73,23 +516,117 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
     for e in &errors {
         eprintln!("scantriage: rule skipped: {e}");
     }
+    if cfg.strict_rules && !errors.is_empty() {
+        return Err(anyhow!(
+            "{} bad rule(s) and rules.strict is set",
+            errors.len()
+        ));
+    }
     let vulnerable = crate::vulndb::prepare(&mut cfg, &rules, db)?;
+    let verdicts = SqliteStore::open(db)
+        .and_then(|s| s.verdicts(false))
+        .with_context(|| format!("reading people's verdicts from {}", db.display()))?;
+    let config_allowlist = cfg.policy.allowlist.clone();
+    let mut l = Loaded {
+        cfg,
+        rules,
+        vulnerable,
+        person: Default::default(),
+        verdict_ids: Vec::new(),
+        config_allowlist,
+    };
+    l.set_verdicts(&verdicts);
+    Ok(l)
+}
+
+/// What changed between two configurations, one phrase each.
+fn changes(
+    old: &Loaded,
+    new: &Loaded,
+    old_inputs: &[String],
+    new_inputs: &[String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in new_inputs.iter().filter(|i| !old_inputs.contains(i)) {
+        out.push(format!("input {i} added"));
+    }
+    for i in old_inputs.iter().filter(|i| !new_inputs.contains(i)) {
+        out.push(format!("input {i} no longer followed"));
+    }
+    if old.rules.signatures().len() != new.rules.signatures().len() {
+        out.push(format!(
+            "rules: {} -> {} signatures",
+            old.rules.signatures().len(),
+            new.rules.signatures().len()
+        ));
+    }
+    let (oa, na) = (&old.cfg.policy.allowlist, &new.cfg.policy.allowlist);
+    for n in na.iter().filter(|n| !oa.contains(n)) {
+        out.push(format!("allowlist: {n} added"));
+    }
+    for n in oa.iter().filter(|n| !na.contains(n)) {
+        out.push(format!("allowlist: {n} removed"));
+    }
+    let (mut op, mut np) = (old.cfg.policy.clone(), new.cfg.policy.clone());
+    op.allowlist.clear();
+    np.allowlist.clear();
+    if op != np {
+        out.push("policy thresholds changed".into());
+    }
+    if format!("{:?}", old.cfg.enforce) != format!("{:?}", new.cfg.enforce) {
+        out.push("enforcement settings changed".into());
+    }
+    out
+}
+
+fn wanted_inputs(a: &WatchArgs, cfg: &Config) -> Vec<String> {
+    let mut v: Vec<String> = a.inputs.clone();
+    if a.journal {
+        v.push("journal".into());
+    }
+    for i in &cfg.watch_inputs {
+        if !v.contains(i) {
+            v.push(i.clone());
+        }
+    }
+    v
+}
+
+fn install_signals() -> Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    let hup = Arc::new(AtomicBool::new(false));
+    for s in [SIGTERM, SIGINT] {
+        signal_hook::flag::register(s, Arc::clone(&stop)).context("installing signal handlers")?;
+    }
+    signal_hook::flag::register(SIGHUP, Arc::clone(&hup)).context("installing signal handlers")?;
+    Ok((stop, hup))
+}
+
+/// Runs the service until SIGTERM/SIGINT (or `--polls` polls).
+pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<()> {
+    let (stop, hup) = install_signals()?;
+    let config_path: Option<PathBuf> = a.site.config.clone();
+    let mut l = load(config_path.as_deref(), db)?;
+    let mut inputs = wanted_inputs(&a, &l.cfg);
+    if inputs.is_empty() {
+        return Err(anyhow!(
+            "no input to follow: name files (or `journal`) on the command line or in watch.inputs"
+        ));
+    }
     let mut store =
         SqliteStore::open(db).with_context(|| format!("opening the store {}", db.display()))?;
-    // People's verdicts, read again on each re-assert tick: allowed sources are never
-    // banned (also by the enforcer built below), blocked ones are.
-    let verdicts = store.verdicts(false).context("reading people's verdicts")?;
-    let mut verdict_ids: Vec<i64> = verdicts.iter().map(|v| v.id).collect();
-    let person = scantriage_assess::PersonVerdicts::new(&verdicts, &rules);
-    writeln!(w, "{} active verdict(s)", verdict_ids.len())?;
-    cfg.policy
-        .allowlist
-        .extend(person.allowed().iter().copied());
-    let mut enforcer = enforce_cmd::build(&cfg, a.backend)?;
-    let max = cfg.enforce.max_timeout_secs;
-    let v6 = cfg.enforce.ipv6_prefix_len;
-    let restored = scantriage_enforce::restore(&store, enforcer.as_mut(), now_ms(), max, v6)
-        .map_err(|e| anyhow!("restoring bans: {e}"))?;
+    let mut earlier = EarlierCache::new();
+    let mut saver = Saver::start(db)?;
+    let mut enforcer = enforce_cmd::build(&l.cfg, a.backend)?;
+    let restored = scantriage_enforce::restore(
+        &store,
+        enforcer.as_mut(),
+        now_ms(),
+        l.cfg.enforce.max_timeout_secs,
+        l.cfg.enforce.ipv6_prefix_len,
+    )
+    .map_err(|e| anyhow!("restoring bans: {e}"))?;
     writeln!(
         w,
         "{}: {} ban(s) restored from {}",
@@ -97,51 +634,47 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
         restored.applied.len(),
         db.display()
     )?;
+    writeln!(w, "{} active verdict(s)", l.verdict_ids.len())?;
+    let metrics = Arc::new(Mutex::new(Metrics::default()));
+    if let Some(addr) = a.metrics.or(l.cfg.metrics) {
+        let listener = crate::metrics::bind(addr)?;
+        writeln!(w, "metrics on http://{}/metrics", listener.local_addr()?)?;
+        crate::metrics::serve(listener, Arc::clone(&metrics), db.to_path_buf());
+    }
+    let mut followers: BTreeMap<String, Follower> = BTreeMap::new();
+    for i in &inputs {
+        followers.insert(i.clone(), Follower::open(i, &store)?);
+    }
+    writeln!(w, "following {}", inputs.join(", "))?;
     w.flush()?;
-    let mut opts = crate::analyze::Options {
-        inputs: a.inputs.clone(),
-        threads: 1,
-        keep_findings: true,
-        progress: false,
-        vulnerable,
-        person,
-    };
     let mut last_reassert = Instant::now();
     let mut polls = 0u64;
     loop {
-        let started = now_ms();
-        let out = crate::analyze::run(&cfg, &rules, &opts, Some(&store as &dyn Store))?;
-        if out.summary.lines > 0 {
-            crate::analyze::save(&mut store, &out, started)?;
+        let tick = Instant::now();
+        let mut feeds = Vec::new();
+        for f in followers.values_mut() {
+            feeds.extend(f.poll(MAX_BYTES_PER_POLL));
         }
-        let bans: Vec<Ban> = out
-            .decisions
-            .iter()
-            .filter(|d| d.kind == DecisionKind::Block)
-            .map(|d| Ban::addr(d.source, d.duration_secs.min(max)))
-            .collect();
-        let bans = scantriage_enforce::aggregate_v6(&bans, v6);
-        if !bans.is_empty() {
-            match enforcer.apply(&bans) {
-                Ok(r) => {
-                    for b in &r.applied {
-                        writeln!(w, "block {} for {}s", b.net, b.timeout_secs)?;
-                    }
-                    for b in &r.refused {
-                        writeln!(w, "refused {} (allowlisted)", b.net)?;
-                    }
-                }
-                // The decisions are stored: the next restore or reassert applies them.
-                Err(e) => eprintln!(
-                    "scantriage: enforcing failed{}: {e}",
-                    if e.is_retryable() {
-                        " (will retry)"
-                    } else {
-                        ""
-                    }
-                ),
+        if !feeds.is_empty() {
+            process(
+                &mut l,
+                feeds,
+                &mut Earlier {
+                    store: &mut store,
+                    cache: std::cell::RefCell::new(&mut earlier),
+                },
+                &mut saver,
+                enforcer.as_mut(),
+                &metrics,
+                &mut followers,
+                tick,
+                w,
+            )?;
+        }
+        if let Ok(mut m) = metrics.lock() {
+            for (k, f) in &followers {
+                m.lines.insert(k.clone(), f.lines_read());
             }
-            w.flush()?;
         }
         if last_reassert.elapsed() >= a.reassert {
             last_reassert = Instant::now();
@@ -150,29 +683,371 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
             if let Err(e) = enforcer.reassert() {
                 eprintln!("scantriage: re-asserting bans failed: {e}");
             }
-            if let Err(e) =
-                scantriage_enforce::restore(&store, enforcer.as_mut(), now_ms(), max, v6)
-            {
+            if let Err(e) = scantriage_enforce::restore(
+                &store,
+                enforcer.as_mut(),
+                now_ms(),
+                l.cfg.enforce.max_timeout_secs,
+                l.cfg.enforce.ipv6_prefix_len,
+            ) {
                 eprintln!("scantriage: applying the store's decisions failed: {e}");
             }
             // Verdicts a person added meanwhile (`verdict add`, the dashboard).
             match store.verdicts(false) {
                 Ok(vs) => {
                     let ids: Vec<i64> = vs.iter().map(|v| v.id).collect();
-                    if ids != verdict_ids {
-                        opts.person = scantriage_assess::PersonVerdicts::new(&vs, &rules);
+                    if ids != l.verdict_ids {
+                        l.set_verdicts(&vs);
                         writeln!(w, "{} active verdict(s), reloaded", ids.len())?;
                         w.flush()?;
-                        verdict_ids = ids;
                     }
                 }
                 Err(e) => eprintln!("scantriage: reading people's verdicts failed: {e}"),
             }
         }
         polls += 1;
-        if a.polls.is_some_and(|n| polls >= n) {
+        if stop.load(Ordering::SeqCst) || a.polls.is_some_and(|n| polls >= n) {
+            saver.finish()?;
+            writeln!(w, "stopped after saving the last batch")?;
+            w.flush()?;
             return Ok(());
         }
-        std::thread::sleep(a.interval);
+        if hup.swap(false, Ordering::SeqCst) {
+            reload(
+                &a,
+                config_path.as_deref(),
+                db,
+                &mut l,
+                &mut inputs,
+                &mut followers,
+                &store,
+                &mut enforcer,
+                &metrics,
+                w,
+            )?;
+        }
+        // Sleep out the interval, waking early to stop.
+        while tick.elapsed() < a.interval && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(
+                (a.interval - tick.elapsed().min(a.interval)).min(Duration::from_millis(20)),
+            );
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reload(
+    a: &WatchArgs,
+    path: Option<&Path>,
+    db: &Path,
+    l: &mut Loaded,
+    inputs: &mut Vec<String>,
+    followers: &mut BTreeMap<String, Follower>,
+    store: &SqliteStore,
+    enforcer: &mut Box<dyn Enforcer>,
+    metrics: &Arc<Mutex<Metrics>>,
+    w: &mut dyn Write,
+) -> Result<()> {
+    let Some(path) = path else {
+        writeln!(w, "SIGHUP: no configuration file to reload (--config)")?;
+        return Ok(());
+    };
+    let new = match load(Some(path), db) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("scantriage: SIGHUP: keeping the running configuration: {e:#}");
+            if let Ok(mut m) = metrics.lock() {
+                m.reload_failures += 1;
+            }
+            return Ok(());
+        }
+    };
+    let new_inputs = wanted_inputs(a, &new.cfg);
+    let changed = changes(l, &new, inputs, &new_inputs);
+    let enforce_changed = format!("{:?}", l.cfg.enforce) != format!("{:?}", new.cfg.enforce)
+        || l.cfg.policy.allowlist != new.cfg.policy.allowlist;
+    for i in &new_inputs {
+        if !followers.contains_key(i) {
+            match Follower::open(i, store) {
+                Ok(f) => {
+                    followers.insert(i.clone(), f);
+                }
+                Err(e) => eprintln!("scantriage: SIGHUP: cannot follow {i}: {e:#}"),
+            }
+        }
+    }
+    followers.retain(|k, _| new_inputs.contains(k));
+    *inputs = new_inputs;
+    *l = new;
+    if enforce_changed {
+        match enforce_cmd::build(&l.cfg, a.backend) {
+            Ok(e) => {
+                *enforcer = e;
+                let c = &l.cfg.enforce;
+                if let Err(e) = scantriage_enforce::restore(
+                    store,
+                    enforcer.as_mut(),
+                    now_ms(),
+                    c.max_timeout_secs,
+                    c.ipv6_prefix_len,
+                ) {
+                    eprintln!("scantriage: SIGHUP: applying the store's decisions failed: {e}");
+                }
+            }
+            Err(e) => eprintln!("scantriage: SIGHUP: keeping the running back end: {e:#}"),
+        }
+    }
+    writeln!(
+        w,
+        "configuration reloaded from {}: {}",
+        path.display(),
+        if changed.is_empty() {
+            "nothing changed".to_string()
+        } else {
+            changed.join("; ")
+        }
+    )?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Analyses one batch, enforces its blocks, then saves it with the checkpoints.
+#[allow(clippy::too_many_arguments)]
+fn process(
+    l: &mut Loaded,
+    feeds: Vec<Feed>,
+    store: &mut Earlier<'_>,
+    saver: &mut Saver,
+    enforcer: &mut dyn Enforcer,
+    metrics: &Arc<Mutex<Metrics>>,
+    followers: &mut BTreeMap<String, Follower>,
+    read_at: Instant,
+    w: &mut dyn Write,
+) -> Result<()> {
+    let started = now_ms();
+    // The options borrow the loaded tables for the batch (no copy per batch).
+    let opts = crate::analyze::Options {
+        inputs: Vec::new(),
+        threads: if l.cfg.threads == 0 { 2 } else { l.cfg.threads },
+        keep_findings: true,
+        progress: false,
+        vulnerable: std::mem::take(&mut l.vulnerable),
+        person: std::mem::take(&mut l.person),
+    };
+    let out =
+        crate::analyze::run_feeds(&l.cfg, &l.rules, &opts, feeds, Some(&*store as &dyn Store));
+    l.vulnerable = opts.vulnerable;
+    l.person = opts.person;
+    let out = out?;
+    {
+        let mut cache = store.cache.borrow_mut();
+        for s in out
+            .sources
+            .iter()
+            .filter(|s| s.decision == DecisionKind::Block)
+        {
+            cache.insert(s.ip, Some(Box::new(s.clone())));
+        }
+    }
+    let max = l.cfg.enforce.max_timeout_secs;
+    let bans: Vec<Ban> = out
+        .decisions
+        .iter()
+        .filter(|d| d.kind == DecisionKind::Block)
+        .map(|d| Ban::addr(d.source, d.duration_secs.min(max)))
+        .collect();
+    let bans = scantriage_enforce::aggregate_v6(&bans, l.cfg.enforce.ipv6_prefix_len);
+    if !bans.is_empty() {
+        match enforcer.apply(&bans) {
+            Ok(r) => {
+                let latency = read_at.elapsed().as_secs_f64();
+                if let Ok(mut m) = metrics.lock() {
+                    for _ in &r.applied {
+                        m.observe_latency(latency);
+                    }
+                    m.bans_applied += r.applied.len() as u64;
+                }
+                for b in &r.applied {
+                    writeln!(w, "block {} for {}s", b.net, b.timeout_secs)?;
+                }
+                for b in &r.refused {
+                    writeln!(w, "refused {} (allowlisted)", b.net)?;
+                }
+            }
+            // The decisions are stored: the next restore or reassert applies them.
+            Err(e) => eprintln!(
+                "scantriage: enforcing failed{}: {e}",
+                if e.is_retryable() {
+                    " (will retry)"
+                } else {
+                    ""
+                }
+            ),
+        }
+        w.flush()?;
+    }
+    for st in &out.summary.inputs {
+        for e in &st.first_errors {
+            eprintln!("scantriage: {}:{e}", st.name);
+        }
+        if let Some(e) = &st.read_error {
+            eprintln!("scantriage: {}: {e}", st.name);
+        }
+        if st.lines > 0 {
+            if let Some(Follower::File(f)) = followers.get_mut(&st.name) {
+                if f.format.is_none() {
+                    f.format = st.format.parse().ok();
+                }
+            }
+        }
+    }
+    if let Ok(mut m) = metrics.lock() {
+        for st in &out.summary.inputs {
+            *m.parse_errors.entry(st.name.clone()).or_default() += st.parse_errors;
+        }
+        let v = &out.summary.by_verdict;
+        for (k, n) in [
+            ("benign", v.benign),
+            ("noise", v.noise),
+            ("unknown", v.unknown),
+            ("relevant", v.relevant),
+            ("urgent", v.urgent),
+        ] {
+            *m.events.entry(k.to_string()).or_default() += n;
+        }
+        if let Some(newest) = out.sources.iter().map(|s| s.last_seen.unix_ms).max() {
+            m.lag_secs = ((now_ms() - newest) as f64 / 1000.0).max(0.0);
+        }
+    }
+    // The blocks are in force; now the batch and where each input stopped, together.
+    saver.save(out, started)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(key: &str, lines: &[(&str, &str)]) -> Feed {
+        let mut data = String::new();
+        for (ip, target) in lines {
+            data.push_str(&format!(
+                "{ip} - - [25/Nov/2026:10:00:00 +0000] \"GET {target} HTTP/1.1\" 200 512 \"-\" \"curl/8\"\n"
+            ));
+        }
+        Feed {
+            name: key.into(),
+            key: key.into(),
+            fingerprint: "0:0".into(),
+            offset: 0,
+            lines: 0,
+            format: None,
+            data: data.into_bytes(),
+        }
+    }
+
+    fn outcomes() -> Vec<crate::analyze::Outcome> {
+        let cfg = Config::default();
+        let (rules, _) = RuleSet::load(&cfg.rule_dirs, &cfg.vocab);
+        let opts = crate::analyze::Options {
+            inputs: Vec::new(),
+            threads: 1,
+            keep_findings: true,
+            progress: false,
+            vulnerable: HashMap::new(),
+            person: Default::default(),
+        };
+        let a = feed(
+            "a.log",
+            &[
+                ("192.0.2.1", "/"),
+                ("192.0.2.1", "/about/"),
+                ("198.51.100.7", "/?page=../../../../etc/passwd"),
+            ],
+        );
+        let b = feed(
+            "a.log",
+            &[
+                ("192.0.2.1", "/blog/"),
+                ("192.0.2.9", "/"),
+                ("198.51.100.7", "/.env"),
+            ],
+        );
+        [a, b]
+            .into_iter()
+            .map(|f| crate::analyze::run_feeds(&cfg, &rules, &opts, vec![f], None).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn batches_saved_together_store_what_they_store_one_by_one() {
+        let mut one_by_one = SqliteStore::open_in_memory().unwrap();
+        for o in outcomes() {
+            crate::analyze::save(&mut one_by_one, &o, 0).unwrap();
+        }
+        let mut together = SqliteStore::open_in_memory().unwrap();
+        let mut o = outcomes().into_iter();
+        let mut first = o.next().unwrap();
+        merge(&mut first, o.next().unwrap());
+        crate::analyze::save(&mut together, &first, 0).unwrap();
+        let (a, b) = (one_by_one.counts().unwrap(), together.counts().unwrap());
+        assert_eq!(a.lines, 6);
+        assert_eq!(b.lines, 6);
+        assert_eq!(a.findings, b.findings);
+        assert_eq!(a.sources, b.sources);
+        for ip in ["192.0.2.1", "192.0.2.9", "198.51.100.7"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let (x, y) = (
+                one_by_one.source(ip).unwrap().unwrap(),
+                together.source(ip).unwrap().unwrap(),
+            );
+            assert_eq!(
+                (x.events, x.decision, x.by_verdict),
+                (y.events, y.decision, y.by_verdict),
+                "{ip}"
+            );
+        }
+        // The later checkpoint of the input wins.
+        assert_eq!(
+            together.checkpoint("a.log").unwrap().unwrap().offset,
+            first.checkpoints[1].offset
+        );
+    }
+
+    #[test]
+    fn earlier_blocks_come_from_the_cache_as_the_store_has_them() {
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        for o in outcomes() {
+            crate::analyze::save(&mut store, &o, 0).unwrap();
+        }
+        let ips: Vec<IpAddr> = ["192.0.2.1", "192.0.2.9", "198.51.100.7", "203.0.113.1"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let want: Vec<IpAddr> = {
+            let mut v: Vec<IpAddr> = store
+                .load_sources(&ips)
+                .unwrap()
+                .into_values()
+                .filter(|s| s.decision == DecisionKind::Block)
+                .map(|s| s.ip)
+                .collect();
+            v.sort();
+            v
+        };
+        assert!(
+            !want.is_empty(),
+            "the probing source should have been blocked"
+        );
+        let mut cache = EarlierCache::new();
+        for _ in 0..2 {
+            let e = Earlier {
+                store: &mut store,
+                cache: std::cell::RefCell::new(&mut cache),
+            };
+            let mut got: Vec<IpAddr> = e.load_sources(&ips).unwrap().into_keys().collect();
+            got.sort();
+            assert_eq!(got, want);
+        }
+        assert_eq!(cache.len(), ips.len());
     }
 }

@@ -316,3 +316,367 @@ fn watch_follows_a_copytruncate_rotation() {
     }
     poll(written);
 }
+
+fn lines_in(d: &Path) -> u64 {
+    SqliteStore::open(&d.join("st.db"))
+        .unwrap()
+        .counts()
+        .unwrap()
+        .lines
+}
+
+/// Waits (at most 10 s) until the store holds `n` lines.
+fn wait_lines(d: &Path, n: u64) -> u64 {
+    let start = Instant::now();
+    let mut got = 0;
+    while start.elapsed() < Duration::from_secs(10) {
+        if d.join("st.db").exists() {
+            got = lines_in(d);
+            if got == n {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    got
+}
+
+/// A running `watch`, killed when dropped (also when the test fails).
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn stop(child: &mut std::process::Child, signal: &str) -> std::process::ExitStatus {
+    let ok = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "watch did not stop on {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn watch_drains_a_renamed_file_while_its_writer_still_writes_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("access.log");
+    std::fs::write(d.join("c.toml"), "[enforce]\nbackend = \"dry-run\"\n").unwrap();
+    // The writer keeps its file open across the rename, as a web server does until it
+    // is told to reopen its log.
+    let mut writer = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap();
+    let mut written = 0u64;
+    for i in 0..30 {
+        writer
+            .write_all(line("203.0.113.20", i, "/", 200).as_bytes())
+            .unwrap();
+        written += 1;
+    }
+    let mut child = Running(
+        watch(d, &log, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    assert_eq!(wait_lines(d, written), written);
+    std::fs::rename(&log, d.join("access.log.1")).unwrap();
+    // Lines written to the renamed file before and after the new one appears.
+    for i in 30..40 {
+        writer
+            .write_all(line("203.0.113.21", i, "/old/", 200).as_bytes())
+            .unwrap();
+        written += 1;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    append(&log, &line("203.0.113.22", 40, "/new/", 200));
+    written += 1;
+    for i in 41..50 {
+        writer
+            .write_all(line("203.0.113.21", i, "/old/", 200).as_bytes())
+            .unwrap();
+        written += 1;
+    }
+    // The writer reopens its log.
+    drop(writer);
+    for i in 50..60 {
+        append(&log, &line("203.0.113.22", i, "/new/", 200));
+        written += 1;
+    }
+    assert_eq!(wait_lines(d, written), written);
+    let status = stop(&mut child.0, "-TERM");
+    assert!(status.success(), "SIGTERM: {status}");
+
+    // Stopped, then rotated while it is away, with lines added to the old file after
+    // its last poll: the restart finds the renamed file by its first bytes and reads
+    // it to its end, then the new one from its start.
+    let mut old = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::fs::rename(&log, d.join("access.log.0")).unwrap();
+    for i in 60..65 {
+        old.write_all(line("203.0.113.23", i, "/late/", 200).as_bytes())
+            .unwrap();
+        written += 1;
+    }
+    for i in 65..70 {
+        append(&log, &line("203.0.113.24", i, "/fresh/", 200));
+        written += 1;
+    }
+    let out = watch(d, &log, &["--polls", "2"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lines_in(d), written);
+    // And a further restart reads nothing twice.
+    let out = watch(d, &log, &["--polls", "2"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(lines_in(d), written);
+}
+
+#[test]
+fn watch_reloads_on_sighup_keeps_a_bad_config_and_serves_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("access.log");
+    let extra = d.join("other.log");
+    std::fs::write(d.join("c.toml"), "[enforce]\nbackend = \"dry-run\"\n").unwrap();
+    append(&log, &line("203.0.113.20", 0, "/", 200));
+    append(&extra, &line("203.0.113.30", 0, "/other/", 200));
+    // A free loopback port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out_path = d.join("out.txt");
+    let err_path = d.join("err.txt");
+    let mut child = Running(
+        watch(d, &log, &["--metrics", &format!("127.0.0.1:{port}")])
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    assert_eq!(wait_lines(d, 1), 1);
+    // A probe and a parse error, then the metrics.
+    append(
+        &log,
+        &line("198.51.100.7", 1, "/?page=../../../../etc/passwd", 200),
+    );
+    append(&log, "this is not an access log line\n");
+    assert_eq!(wait_lines(d, 3), 3);
+    let get = |path: &str| -> String {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        body
+    };
+    let m = get("/metrics");
+    let key = format!(
+        "scantriage_lines_read_total{{input=\"{}\"}} 3",
+        log.display()
+    );
+    assert!(m.starts_with("HTTP/1.1 200"), "{m}");
+    assert!(m.contains(&key), "{m}");
+    assert!(m.contains("scantriage_parse_errors_total{input="), "{m}");
+    assert!(m.contains("} 1\n"), "{m}");
+    assert!(
+        m.contains("scantriage_events_total{verdict=\"benign\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("scantriage_decision_latency_seconds_bucket{le=\"+Inf\"}"),
+        "{m}"
+    );
+    assert!(m.contains("scantriage_active_decisions"), "{m}");
+    assert!(m.contains("scantriage_lag_seconds"), "{m}");
+    assert!(get("/nope").starts_with("HTTP/1.1 404"));
+
+    // An invalid configuration is refused with its file and line; the old one stays.
+    std::fs::write(
+        d.join("c.toml"),
+        "[enforce]\nbackend = \"dry-run\"\n\n[policy]\nblock_exploit = \"soon\"\n",
+    )
+    .unwrap();
+    let hup = |child: &std::process::Child| {
+        assert!(Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+    };
+    hup(&child.0);
+    let start = Instant::now();
+    while !std::fs::read_to_string(&err_path)
+        .unwrap()
+        .contains("keeping the running configuration")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no refusal logged"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    assert!(err.contains("c.toml:5:"), "{err}");
+    // A valid one with a new input: followed without a restart.
+    std::fs::write(
+        d.join("c.toml"),
+        format!(
+            "[enforce]\nbackend = \"dry-run\"\n\n[policy]\nallowlist = [\"192.0.2.0/24\"]\n\n[watch]\ninputs = [\"{}\"]\n",
+            extra.display()
+        ),
+    )
+    .unwrap();
+    hup(&child.0);
+    assert_eq!(wait_lines(d, 4), 4, "the new input was not followed");
+    let status = stop(&mut child.0, "-TERM");
+    assert!(status.success(), "SIGTERM: {status}");
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    assert!(out.contains("configuration reloaded"), "{out}");
+    assert!(
+        out.contains(&format!("input {} added", extra.display())),
+        "{out}"
+    );
+    assert!(out.contains("allowlist: 192.0.2.0/24 added"), "{out}");
+}
+
+/// Kills the fake journalctl processes (their pids are in `pids`) when dropped.
+struct KillPids(std::path::PathBuf);
+
+impl Drop for KillPids {
+    fn drop(&mut self) {
+        for pid in std::fs::read_to_string(&self.0)
+            .unwrap_or_default()
+            .split_whitespace()
+        {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
+    }
+}
+
+/// `journalctl -o json` entry number `n` (cursor `cN`): a failed sshd password.
+fn journal_entry(n: u32, ip: &str) -> String {
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    format!(
+        "{{\"__CURSOR\":\"c{n}\",\"__REALTIME_TIMESTAMP\":\"{now_us}\",\"_HOSTNAME\":\"web1\",\"SYSLOG_IDENTIFIER\":\"sshd\",\"_PID\":\"812\",\"MESSAGE\":\"Failed password for root from {ip} port {} ssh2\"}}\n",
+        40000 + n
+    )
+}
+
+/// The journal input, with a stand-in `journalctl` on PATH: there is no systemd
+/// journal where the tests run. It plays the journal from a file with `tail -f`,
+/// honouring `--after-cursor=cN` and `--lines=0`, and records its arguments.
+#[test]
+fn watch_follows_the_journal_and_resumes_after_its_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = d.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("journalctl");
+    std::fs::write(
+        &fake,
+        format!(
+            r#"#!/bin/sh
+echo "$@" >> {d}/args.txt
+echo $$ >> {d}/pids.txt
+start=$(( $(wc -l < {d}/journal.json) + 1 ))
+for a in "$@"; do
+  case "$a" in
+    --after-cursor=c*) start=$(( ${{a#--after-cursor=c}} + 1 ));;
+  esac
+done
+exec tail -n +$start -f {d}/journal.json
+"#,
+            d = d.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let _guard = KillPids(d.join("pids.txt"));
+    std::fs::write(d.join("c.toml"), "[enforce]\nbackend = \"dry-run\"\n").unwrap();
+    let journal = d.join("journal.json");
+    // Entries before the first start are history, for `analyze`.
+    for n in 1..=3 {
+        append(&journal, &journal_entry(n, "203.0.113.5"));
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out_path = d.join("out.txt");
+    let mut child = Running(
+        watch(d, Path::new("journal:sshd"), &[])
+            .env("PATH", &path)
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    // Once the journal is followed (the first start reads from its end).
+    let start = Instant::now();
+    while !d.join("args.txt").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "journalctl not started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for n in 4..=15 {
+        append(&journal, &journal_entry(n, "198.51.100.9"));
+    }
+    assert_eq!(wait_lines(d, 12), 12);
+    let start = Instant::now();
+    while !std::fs::read_to_string(&out_path)
+        .unwrap()
+        .contains("block 198.51.100.9/32")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "SSH brute force from the journal not blocked"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    for n in 16..=17 {
+        append(&journal, &journal_entry(n, "198.51.100.9"));
+    }
+    let mut child = Running(
+        watch(d, Path::new("journal:sshd"), &[])
+            .env("PATH", &path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    assert_eq!(wait_lines(d, 14), 14);
+    let status = stop(&mut child.0, "-TERM");
+    assert!(status.success());
+    let args = std::fs::read_to_string(d.join("args.txt")).unwrap();
+    assert!(args.lines().next().unwrap().contains("--lines=0"), "{args}");
+    assert!(args.contains("--after-cursor=c15"), "{args}");
+    assert!(args.contains("SYSLOG_IDENTIFIER=sshd"), "{args}");
+}
