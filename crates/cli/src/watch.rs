@@ -298,30 +298,69 @@ impl Follower {
 /// Batches waiting for the store writer at most (reading waits beyond that).
 const QUEUED_BATCHES: usize = 8;
 
-/// Appends batch `next` to `into` (sources merged as the store merges runs;
-/// checkpoints in order, so that the later ones win).
-fn merge(into: &mut crate::analyze::Outcome, next: crate::analyze::Outcome) {
-    let mut by_ip: HashMap<IpAddr, SourceSummary> =
-        into.sources.drain(..).map(|s| (s.ip, s)).collect();
-    for s in next.sources {
-        let m = crate::analyze::merge_with_stored(&s, by_ip.get(&s.ip));
-        by_ip.insert(m.ip, m);
+/// Least time between two saves: the batches that arrive meanwhile are saved together
+/// in one transaction, so that a source active in every batch costs one row written
+/// per save rather than one per batch (the first batch after a quiet spell is saved at
+/// once; a crash re-reads at most this much from the saved checkpoints).
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+
+/// Batches waiting to be saved together, their sources merged by address as the store
+/// merges runs, their checkpoints in order (the later ones win).
+struct Pending {
+    out: crate::analyze::Outcome,
+    by_ip: HashMap<IpAddr, SourceSummary>,
+}
+
+impl Pending {
+    fn new(mut out: crate::analyze::Outcome) -> Pending {
+        let by_ip = out.sources.drain(..).map(|s| (s.ip, s)).collect();
+        Pending { out, by_ip }
     }
-    into.sources = by_ip.into_values().collect();
-    into.sources.sort_by_key(|s| s.ip);
-    into.findings.extend(next.findings);
-    into.decisions.extend(next.decisions);
-    into.checkpoints.extend(next.checkpoints);
-    into.summary.lines += next.summary.lines;
-    into.summary.parse_errors += next.summary.parse_errors;
-    for i in next.summary.inputs {
-        if !into.summary.inputs.iter().any(|o| o.name == i.name) {
-            into.summary.inputs.push(i);
+
+    /// Appends batch `next`.
+    fn add(&mut self, next: crate::analyze::Outcome) {
+        let into = &mut self.out;
+        for s in next.sources {
+            match self.by_ip.entry(s.ip) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    let m = crate::analyze::merge_with_stored(&s, Some(e.get()));
+                    e.insert(m);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(s);
+                }
+            }
+        }
+        into.findings.extend(next.findings);
+        into.decisions.extend(next.decisions);
+        into.checkpoints.extend(next.checkpoints);
+        into.summary.lines += next.summary.lines;
+        into.summary.parse_errors += next.summary.parse_errors;
+        for i in next.summary.inputs {
+            if !into.summary.inputs.iter().any(|o| o.name == i.name) {
+                into.summary.inputs.push(i);
+            }
+        }
+        if !next.summary.campaign_objects.is_empty() {
+            into.summary.campaign_objects = next.summary.campaign_objects;
         }
     }
-    if !next.summary.campaign_objects.is_empty() {
-        into.summary.campaign_objects = next.summary.campaign_objects;
+
+    /// The batches as one outcome, sources in address order.
+    fn finish(self) -> crate::analyze::Outcome {
+        let mut out = self.out;
+        out.sources = self.by_ip.into_values().collect();
+        out.sources.sort_by_key(|s| s.ip);
+        out
     }
+}
+
+/// Batches `a` and `b` as one (see [`Pending`]).
+#[cfg(test)]
+fn merge(a: crate::analyze::Outcome, b: crate::analyze::Outcome) -> crate::analyze::Outcome {
+    let mut p = Pending::new(a);
+    p.add(b);
+    p.finish()
 }
 
 /// Saves batches in order in a thread of its own (its own connection to the store),
@@ -337,13 +376,25 @@ impl Saver {
             SqliteStore::open(db).with_context(|| format!("opening the store {}", db.display()))?;
         let (tx, rx) = mpsc::sync_channel::<(Box<crate::analyze::Outcome>, i64)>(QUEUED_BATCHES);
         let handle = std::thread::spawn(move || -> Result<()> {
-            while let Ok((mut out, started)) = rx.recv() {
-                // Batches that queued up meanwhile are saved together, in one
-                // transaction: the store keeps up whatever the rate.
-                while let Ok((next, _)) = rx.try_recv() {
-                    merge(&mut out, *next);
+            let mut last_save: Option<Instant> = None;
+            while let Ok((out, started)) = rx.recv() {
+                let mut pending = Pending::new(*out);
+                // Batches that arrive until the next save is due, or queued up
+                // meanwhile, are saved together, in one transaction: the store keeps
+                // up whatever the rate.
+                if let Some(due) = last_save.map(|t| t + SAVE_EVERY) {
+                    while let Some(left) = due.checked_duration_since(Instant::now()) {
+                        match rx.recv_timeout(left) {
+                            Ok((next, _)) => pending.add(*next),
+                            Err(_) => break,
+                        }
+                    }
                 }
-                crate::analyze::save(&mut store, &out, started)?;
+                while let Ok((next, _)) = rx.try_recv() {
+                    pending.add(*next);
+                }
+                last_save = Some(Instant::now());
+                crate::analyze::save(&mut store, &pending.finish(), started)?;
             }
             Ok(())
         });
@@ -986,8 +1037,7 @@ mod tests {
         }
         let mut together = SqliteStore::open_in_memory().unwrap();
         let mut o = outcomes().into_iter();
-        let mut first = o.next().unwrap();
-        merge(&mut first, o.next().unwrap());
+        let first = merge(o.next().unwrap(), o.next().unwrap());
         crate::analyze::save(&mut together, &first, 0).unwrap();
         let (a, b) = (one_by_one.counts().unwrap(), together.counts().unwrap());
         assert_eq!(a.lines, 6);
