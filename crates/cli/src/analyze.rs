@@ -1555,6 +1555,17 @@ pub fn merge_with_stored(now: &SourceSummary, old: Option<&SourceSummary>) -> So
 pub fn save(store: &mut dyn Store, out: &Outcome, started_ms: i64) -> Result<()> {
     let ips: Vec<IpAddr> = out.sources.iter().map(|s| s.ip).collect();
     let old = store.load_sources(&ips)?;
+    save_over(store, out, &old, started_ms).map(drop)
+}
+
+/// Writes a run to the store in one transaction, over `old`, the store's summaries of
+/// its sources; returns the sources as saved.
+pub fn save_over(
+    store: &mut dyn Store,
+    out: &Outcome,
+    old: &HashMap<IpAddr, SourceSummary>,
+    started_ms: i64,
+) -> Result<Vec<SourceSummary>> {
     let merged: Vec<SourceSummary> = out
         .sources
         .iter()
@@ -1592,7 +1603,7 @@ pub fn save(store: &mut dyn Store, out: &Outcome, started_ms: i64) -> Result<()>
     if !campaigns.is_empty() {
         store.save_campaigns(&campaigns)?;
     }
-    Ok(())
+    Ok(merged)
 }
 
 /// The store's row for a campaign object of the report.

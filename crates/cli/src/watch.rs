@@ -349,8 +349,10 @@ impl Pending {
     /// The batches as one outcome, sources in address order.
     fn finish(self) -> crate::analyze::Outcome {
         let mut out = self.out;
-        out.sources = self.by_ip.into_values().collect();
-        out.sources.sort_by_key(|s| s.ip);
+        let mut ips: Vec<IpAddr> = self.by_ip.keys().copied().collect();
+        ips.sort_unstable();
+        let mut by_ip = self.by_ip;
+        out.sources = ips.iter().filter_map(|ip| by_ip.remove(ip)).collect();
         out
     }
 }
@@ -361,6 +363,57 @@ fn merge(a: crate::analyze::Outcome, b: crate::analyze::Outcome) -> crate::analy
     let mut p = Pending::new(a);
     p.add(b);
     p.finish()
+}
+
+/// Sources the store writer remembers before it starts afresh.
+const SAVED_CACHE_MAX: usize = 1 << 17;
+
+/// The summaries the store writer saved last, per source: what the store has as long
+/// as no other connection committed since (`PRAGMA data_version` unchanged), so that
+/// saving a source active in every batch does not read its row back each time.
+#[derive(Default)]
+struct Saved {
+    by_ip: HashMap<IpAddr, SourceSummary>,
+    version: Option<i64>,
+}
+
+impl Saved {
+    /// Saves `out` over the stored summaries, read from the store only for the sources
+    /// not remembered.
+    fn save(
+        &mut self,
+        store: &mut SqliteStore,
+        out: &crate::analyze::Outcome,
+        started: i64,
+    ) -> Result<()> {
+        let version = store.data_version()?;
+        if self.version != Some(version) || self.by_ip.len() + out.sources.len() > SAVED_CACHE_MAX {
+            self.by_ip.clear();
+        }
+        let missing: Vec<IpAddr> = out
+            .sources
+            .iter()
+            .map(|s| s.ip)
+            .filter(|ip| !self.by_ip.contains_key(ip))
+            .collect();
+        let loaded = store.load_sources(&missing)?;
+        // Unknown to the store: nothing to merge with.
+        for ip in missing {
+            if let Some(s) = loaded.get(&ip) {
+                self.by_ip.insert(ip, s.clone());
+            }
+        }
+        // Until this save is known to be through, nothing is remembered.
+        self.version = None;
+        let merged = crate::analyze::save_over(store, out, &self.by_ip, started)?;
+        for s in merged {
+            self.by_ip.insert(s.ip, s);
+        }
+        // A commit by another connection meanwhile may have changed what is remembered.
+        let after = store.data_version()?;
+        self.version = (after == version).then_some(after);
+        Ok(())
+    }
 }
 
 /// Saves batches in order in a thread of its own (its own connection to the store),
@@ -377,6 +430,7 @@ impl Saver {
         let (tx, rx) = mpsc::sync_channel::<(Box<crate::analyze::Outcome>, i64)>(QUEUED_BATCHES);
         let handle = std::thread::spawn(move || -> Result<()> {
             let mut last_save: Option<Instant> = None;
+            let mut saved = Saved::default();
             while let Ok((out, started)) = rx.recv() {
                 let mut pending = Pending::new(*out);
                 // Batches that arrive until the next save is due, or queued up
@@ -394,7 +448,7 @@ impl Saver {
                     pending.add(*next);
                 }
                 last_save = Some(Instant::now());
-                crate::analyze::save(&mut store, &pending.finish(), started)?;
+                saved.save(&mut store, &pending.finish(), started)?;
             }
             Ok(())
         });
@@ -1061,6 +1115,42 @@ mod tests {
             together.checkpoint("a.log").unwrap().unwrap().offset,
             first.checkpoints[1].offset
         );
+    }
+
+    /// The stored rows of the test's sources.
+    fn rows(store: &SqliteStore) -> Vec<(u64, u64, [u64; 5], DecisionKind, Vec<String>)> {
+        ["192.0.2.1", "192.0.2.9", "198.51.100.7"]
+            .iter()
+            .map(|ip| {
+                let s = store.source(ip.parse().unwrap()).unwrap().unwrap();
+                (s.events, s.findings, s.by_verdict, s.decision, s.signatures)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_writer_remembers_what_it_saved_and_forgets_it_when_another_connection_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mine, theirs) = (dir.path().join("mine.db"), dir.path().join("theirs.db"));
+        // Reference: every batch saved by `analyze::save`, which reads the rows back.
+        let mut want = SqliteStore::open(&theirs).unwrap();
+        for o in outcomes().into_iter().chain(outcomes()) {
+            crate::analyze::save(&mut want, &o, 0).unwrap();
+        }
+        let mut store = SqliteStore::open(&mine).unwrap();
+        let mut other = SqliteStore::open(&mine).unwrap();
+        let mut saved = Saved::default();
+        let mut o = outcomes().into_iter();
+        saved.save(&mut store, &o.next().unwrap(), 0).unwrap();
+        saved.save(&mut store, &o.next().unwrap(), 0).unwrap();
+        assert!(saved.version.is_some());
+        assert_eq!(saved.by_ip.len(), 3);
+        // Another connection's run changes the rows the writer remembers.
+        let mut o = outcomes().into_iter();
+        crate::analyze::save(&mut other, &o.next().unwrap(), 0).unwrap();
+        saved.save(&mut store, &o.next().unwrap(), 0).unwrap();
+        assert_eq!(rows(&store), rows(&want));
+        assert_eq!(store.counts().unwrap().lines, 12);
     }
 
     #[test]
