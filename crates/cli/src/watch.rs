@@ -1117,8 +1117,11 @@ mod tests {
         );
     }
 
+    /// A stored source's counts, decision and signatures.
+    type Row = (u64, u64, [u64; 5], DecisionKind, Vec<String>);
+
     /// The stored rows of the test's sources.
-    fn rows(store: &SqliteStore) -> Vec<(u64, u64, [u64; 5], DecisionKind, Vec<String>)> {
+    fn rows(store: &SqliteStore) -> Vec<Row> {
         ["192.0.2.1", "192.0.2.9", "198.51.100.7"]
             .iter()
             .map(|ip| {
