@@ -1560,10 +1560,10 @@ pub fn save(store: &mut dyn Store, out: &Outcome, started_ms: i64) -> Result<()>
 
 /// Writes a run to the store in one transaction, over `old`, the store's summaries of
 /// its sources; returns the sources as saved.
-pub fn save_over(
+pub fn save_over<S: std::hash::BuildHasher>(
     store: &mut dyn Store,
     out: &Outcome,
-    old: &HashMap<IpAddr, SourceSummary>,
+    old: &HashMap<IpAddr, SourceSummary, S>,
     started_ms: i64,
 ) -> Result<Vec<SourceSummary>> {
     let merged: Vec<SourceSummary> = out

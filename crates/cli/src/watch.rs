@@ -295,6 +295,9 @@ impl Follower {
     }
 }
 
+/// A map with the fast, randomly seeded hasher the analysis uses for its per-source maps.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Batches waiting for the store writer at most (reading waits beyond that).
 const QUEUED_BATCHES: usize = 8;
 
@@ -308,7 +311,7 @@ const SAVE_EVERY: Duration = Duration::from_millis(500);
 /// merges runs, their checkpoints in order (the later ones win).
 struct Pending {
     out: crate::analyze::Outcome,
-    by_ip: HashMap<IpAddr, SourceSummary>,
+    by_ip: FastMap<IpAddr, SourceSummary>,
 }
 
 impl Pending {
@@ -373,7 +376,7 @@ const SAVED_CACHE_MAX: usize = 1 << 17;
 /// saving a source active in every batch does not read its row back each time.
 #[derive(Default)]
 struct Saved {
-    by_ip: HashMap<IpAddr, SourceSummary>,
+    by_ip: FastMap<IpAddr, SourceSummary>,
     version: Option<i64>,
 }
 
