@@ -1120,6 +1120,44 @@ mod tests {
         );
     }
 
+    #[test]
+    fn batches_within_the_save_interval_are_saved_as_one_run_with_every_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, reference) = (dir.path().join("st.db"), dir.path().join("ref.db"));
+        let mut want = SqliteStore::open(&reference).unwrap();
+        for o in outcomes().into_iter().chain(outcomes()) {
+            crate::analyze::save(&mut want, &o, 0).unwrap();
+        }
+        let mut saver = Saver::start(&db).unwrap();
+        let started = Instant::now();
+        let mut o = outcomes().into_iter();
+        // The first batch is saved at once.
+        saver.save(o.next().unwrap(), 0).unwrap();
+        let store = SqliteStore::open(&db).unwrap();
+        while store.counts().unwrap().runs < 1 {
+            assert!(started.elapsed() < Duration::from_secs(10), "not saved");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The next ones, before the interval is over, wait for it and go together.
+        saver.save(o.next().unwrap(), 0).unwrap();
+        for b in outcomes() {
+            saver.save(b, 0).unwrap();
+        }
+        saver.finish().unwrap();
+        let c = store.counts().unwrap();
+        if started.elapsed() < SAVE_EVERY {
+            assert_eq!(c.runs, 2);
+        }
+        assert_eq!(c.lines, 12);
+        assert_eq!(c.findings, want.counts().unwrap().findings);
+        assert_eq!(rows(&store), rows(&want));
+        // The later checkpoint of the input wins.
+        assert_eq!(
+            store.checkpoint("a.log").unwrap().unwrap().offset,
+            want.checkpoint("a.log").unwrap().unwrap().offset
+        );
+    }
+
     /// A stored source's counts, decision and signatures.
     type Row = (u64, u64, [u64; 5], DecisionKind, Vec<String>);
 
