@@ -447,6 +447,16 @@ struct SourceState {
     reader: bool,
 }
 
+/// Sources whose profile map a run hands to the next one on its thread at most.
+const SPARE_PROFILES_MAX: usize = 1 << 18;
+
+thread_local! {
+    /// The last run's emptied profile map: a service analysing batch after batch does
+    /// not grow and fault in a new one for each.
+    static SPARE_PROFILES: std::cell::RefCell<Option<FastMap<IpAddr, SourceState>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// The state folded in input order.
 struct Fold<'a> {
     cfg: &'a Config,
@@ -803,7 +813,7 @@ fn run_sources(
     let mut fold = Fold {
         cfg,
         rules,
-        profiles: FastMap::default(),
+        profiles: SPARE_PROFILES.with(|s| s.borrow_mut().take().unwrap_or_default()),
         campaigns: FastMap::default(),
         targets: (0..target_names.len())
             .map(|_| CampaignAcc::default())
@@ -1088,7 +1098,9 @@ fn run_sources(
         .allowlist
         .extend(opts.person.allowed().iter().copied());
     let policy = Policy::new(policy_cfg);
-    let ips: Vec<IpAddr> = fold.profiles.keys().copied().collect();
+    // In address order: the sources and decisions are built sorted.
+    let mut ips: Vec<IpAddr> = fold.profiles.keys().copied().collect();
+    ips.sort_unstable();
     let (campaign_objects, wave_summary) = campaign_view(&fold, &names)?;
     let earlier = match store {
         Some(s) => s.load_sources(&ips)?,
@@ -1101,8 +1113,8 @@ fn run_sources(
     let mut sources = Vec::with_capacity(fold.profiles.len());
     let mut decisions = Vec::new();
     let mut counts = DecisionCounts::default();
-    for (ip, st) in &fold.profiles {
-        let p = &st.profile;
+    for ip in &ips {
+        let p = &fold.profiles[ip].profile;
         let earlier_blocks = earlier
             .get(ip)
             .map_or(0, |s| u32::from(s.decision == DecisionKind::Block));
@@ -1172,8 +1184,6 @@ fn run_sources(
             ssh: p.ssh.clone(),
         });
     }
-    sources.sort_by_key(|s| s.ip);
-    decisions.sort_by_key(|d| d.source);
 
     let mut campaigns: Vec<Campaign> = fold
         .campaigns
@@ -1273,6 +1283,12 @@ fn run_sources(
         store: None,
         inputs: stats,
     };
+    // The emptied map is the next run's (a service analyses batch after batch).
+    let mut spare = std::mem::take(&mut fold.profiles);
+    if spare.capacity() <= SPARE_PROFILES_MAX {
+        spare.clear();
+        SPARE_PROFILES.with(|s| *s.borrow_mut() = Some(spare));
+    }
     Ok(Outcome {
         sources,
         summary,
@@ -1539,6 +1555,17 @@ pub fn merge_with_stored(now: &SourceSummary, old: Option<&SourceSummary>) -> So
 pub fn save(store: &mut dyn Store, out: &Outcome, started_ms: i64) -> Result<()> {
     let ips: Vec<IpAddr> = out.sources.iter().map(|s| s.ip).collect();
     let old = store.load_sources(&ips)?;
+    save_over(store, out, &old, started_ms).map(drop)
+}
+
+/// Writes a run to the store in one transaction, over `old`, the store's summaries of
+/// its sources; returns the sources as saved.
+pub fn save_over<S: std::hash::BuildHasher>(
+    store: &mut dyn Store,
+    out: &Outcome,
+    old: &HashMap<IpAddr, SourceSummary, S>,
+    started_ms: i64,
+) -> Result<Vec<SourceSummary>> {
     let merged: Vec<SourceSummary> = out
         .sources
         .iter()
@@ -1576,7 +1603,7 @@ pub fn save(store: &mut dyn Store, out: &Outcome, started_ms: i64) -> Result<()>
     if !campaigns.is_empty() {
         store.save_campaigns(&campaigns)?;
     }
-    Ok(())
+    Ok(merged)
 }
 
 /// The store's row for a campaign object of the report.

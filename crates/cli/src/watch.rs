@@ -295,32 +295,127 @@ impl Follower {
     }
 }
 
+/// A map with the fast, randomly seeded hasher the analysis uses for its per-source maps.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Batches waiting for the store writer at most (reading waits beyond that).
 const QUEUED_BATCHES: usize = 8;
 
-/// Appends batch `next` to `into` (sources merged as the store merges runs;
-/// checkpoints in order, so that the later ones win).
-fn merge(into: &mut crate::analyze::Outcome, next: crate::analyze::Outcome) {
-    let mut by_ip: HashMap<IpAddr, SourceSummary> =
-        into.sources.drain(..).map(|s| (s.ip, s)).collect();
-    for s in next.sources {
-        let m = crate::analyze::merge_with_stored(&s, by_ip.get(&s.ip));
-        by_ip.insert(m.ip, m);
+/// Least time between two saves: the batches that arrive meanwhile are saved together
+/// in one transaction, so that a source active in every batch costs one row written
+/// per save rather than one per batch (the first batch after a quiet spell is saved at
+/// once; a crash re-reads at most this much from the saved checkpoints).
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+
+/// Batches waiting to be saved together, their sources merged by address as the store
+/// merges runs, their checkpoints in order (the later ones win).
+struct Pending {
+    out: crate::analyze::Outcome,
+    by_ip: FastMap<IpAddr, SourceSummary>,
+}
+
+impl Pending {
+    fn new(mut out: crate::analyze::Outcome) -> Pending {
+        let by_ip = out.sources.drain(..).map(|s| (s.ip, s)).collect();
+        Pending { out, by_ip }
     }
-    into.sources = by_ip.into_values().collect();
-    into.sources.sort_by_key(|s| s.ip);
-    into.findings.extend(next.findings);
-    into.decisions.extend(next.decisions);
-    into.checkpoints.extend(next.checkpoints);
-    into.summary.lines += next.summary.lines;
-    into.summary.parse_errors += next.summary.parse_errors;
-    for i in next.summary.inputs {
-        if !into.summary.inputs.iter().any(|o| o.name == i.name) {
-            into.summary.inputs.push(i);
+
+    /// Appends batch `next`.
+    fn add(&mut self, next: crate::analyze::Outcome) {
+        let into = &mut self.out;
+        for s in next.sources {
+            match self.by_ip.entry(s.ip) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    let m = crate::analyze::merge_with_stored(&s, Some(e.get()));
+                    e.insert(m);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(s);
+                }
+            }
+        }
+        into.findings.extend(next.findings);
+        into.decisions.extend(next.decisions);
+        into.checkpoints.extend(next.checkpoints);
+        into.summary.lines += next.summary.lines;
+        into.summary.parse_errors += next.summary.parse_errors;
+        for i in next.summary.inputs {
+            if !into.summary.inputs.iter().any(|o| o.name == i.name) {
+                into.summary.inputs.push(i);
+            }
+        }
+        if !next.summary.campaign_objects.is_empty() {
+            into.summary.campaign_objects = next.summary.campaign_objects;
         }
     }
-    if !next.summary.campaign_objects.is_empty() {
-        into.summary.campaign_objects = next.summary.campaign_objects;
+
+    /// The batches as one outcome, sources in address order.
+    fn finish(self) -> crate::analyze::Outcome {
+        let mut out = self.out;
+        let mut ips: Vec<IpAddr> = self.by_ip.keys().copied().collect();
+        ips.sort_unstable();
+        let mut by_ip = self.by_ip;
+        out.sources = ips.iter().filter_map(|ip| by_ip.remove(ip)).collect();
+        out
+    }
+}
+
+/// Batches `a` and `b` as one (see [`Pending`]).
+#[cfg(test)]
+fn merge(a: crate::analyze::Outcome, b: crate::analyze::Outcome) -> crate::analyze::Outcome {
+    let mut p = Pending::new(a);
+    p.add(b);
+    p.finish()
+}
+
+/// Sources the store writer remembers before it starts afresh.
+const SAVED_CACHE_MAX: usize = 1 << 17;
+
+/// The summaries the store writer saved last, per source: what the store has as long
+/// as no other connection committed since (`PRAGMA data_version` unchanged), so that
+/// saving a source active in every batch does not read its row back each time.
+#[derive(Default)]
+struct Saved {
+    by_ip: FastMap<IpAddr, SourceSummary>,
+    version: Option<i64>,
+}
+
+impl Saved {
+    /// Saves `out` over the stored summaries, read from the store only for the sources
+    /// not remembered.
+    fn save(
+        &mut self,
+        store: &mut SqliteStore,
+        out: &crate::analyze::Outcome,
+        started: i64,
+    ) -> Result<()> {
+        let version = store.data_version()?;
+        if self.version != Some(version) || self.by_ip.len() + out.sources.len() > SAVED_CACHE_MAX {
+            self.by_ip.clear();
+        }
+        let missing: Vec<IpAddr> = out
+            .sources
+            .iter()
+            .map(|s| s.ip)
+            .filter(|ip| !self.by_ip.contains_key(ip))
+            .collect();
+        let loaded = store.load_sources(&missing)?;
+        // Unknown to the store: nothing to merge with.
+        for ip in missing {
+            if let Some(s) = loaded.get(&ip) {
+                self.by_ip.insert(ip, s.clone());
+            }
+        }
+        // Until this save is known to be through, nothing is remembered.
+        self.version = None;
+        let merged = crate::analyze::save_over(store, out, &self.by_ip, started)?;
+        for s in merged {
+            self.by_ip.insert(s.ip, s);
+        }
+        // A commit by another connection meanwhile may have changed what is remembered.
+        let after = store.data_version()?;
+        self.version = (after == version).then_some(after);
+        Ok(())
     }
 }
 
@@ -337,13 +432,26 @@ impl Saver {
             SqliteStore::open(db).with_context(|| format!("opening the store {}", db.display()))?;
         let (tx, rx) = mpsc::sync_channel::<(Box<crate::analyze::Outcome>, i64)>(QUEUED_BATCHES);
         let handle = std::thread::spawn(move || -> Result<()> {
-            while let Ok((mut out, started)) = rx.recv() {
-                // Batches that queued up meanwhile are saved together, in one
-                // transaction: the store keeps up whatever the rate.
-                while let Ok((next, _)) = rx.try_recv() {
-                    merge(&mut out, *next);
+            let mut last_save: Option<Instant> = None;
+            let mut saved = Saved::default();
+            while let Ok((out, started)) = rx.recv() {
+                let mut pending = Pending::new(*out);
+                // Batches that arrive until the next save is due, or queued up
+                // meanwhile, are saved together, in one transaction: the store keeps
+                // up whatever the rate.
+                if let Some(due) = last_save.map(|t| t + SAVE_EVERY) {
+                    while let Some(left) = due.checked_duration_since(Instant::now()) {
+                        match rx.recv_timeout(left) {
+                            Ok((next, _)) => pending.add(*next),
+                            Err(_) => break,
+                        }
+                    }
                 }
-                crate::analyze::save(&mut store, &out, started)?;
+                while let Ok((next, _)) = rx.try_recv() {
+                    pending.add(*next);
+                }
+                last_save = Some(Instant::now());
+                saved.save(&mut store, &pending.finish(), started)?;
             }
             Ok(())
         });
@@ -986,8 +1094,7 @@ mod tests {
         }
         let mut together = SqliteStore::open_in_memory().unwrap();
         let mut o = outcomes().into_iter();
-        let mut first = o.next().unwrap();
-        merge(&mut first, o.next().unwrap());
+        let first = merge(o.next().unwrap(), o.next().unwrap());
         crate::analyze::save(&mut together, &first, 0).unwrap();
         let (a, b) = (one_by_one.counts().unwrap(), together.counts().unwrap());
         assert_eq!(a.lines, 6);
@@ -1011,6 +1118,83 @@ mod tests {
             together.checkpoint("a.log").unwrap().unwrap().offset,
             first.checkpoints[1].offset
         );
+    }
+
+    #[test]
+    fn batches_within_the_save_interval_are_saved_as_one_run_with_every_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, reference) = (dir.path().join("st.db"), dir.path().join("ref.db"));
+        let mut want = SqliteStore::open(&reference).unwrap();
+        for o in outcomes().into_iter().chain(outcomes()) {
+            crate::analyze::save(&mut want, &o, 0).unwrap();
+        }
+        let mut saver = Saver::start(&db).unwrap();
+        let started = Instant::now();
+        let mut o = outcomes().into_iter();
+        // The first batch is saved at once.
+        saver.save(o.next().unwrap(), 0).unwrap();
+        let store = SqliteStore::open(&db).unwrap();
+        while store.counts().unwrap().runs < 1 {
+            assert!(started.elapsed() < Duration::from_secs(10), "not saved");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The next ones, before the interval is over, wait for it and go together.
+        saver.save(o.next().unwrap(), 0).unwrap();
+        for b in outcomes() {
+            saver.save(b, 0).unwrap();
+        }
+        saver.finish().unwrap();
+        let c = store.counts().unwrap();
+        if started.elapsed() < SAVE_EVERY {
+            assert_eq!(c.runs, 2);
+        }
+        assert_eq!(c.lines, 12);
+        assert_eq!(c.findings, want.counts().unwrap().findings);
+        assert_eq!(rows(&store), rows(&want));
+        // The later checkpoint of the input wins.
+        assert_eq!(
+            store.checkpoint("a.log").unwrap().unwrap().offset,
+            want.checkpoint("a.log").unwrap().unwrap().offset
+        );
+    }
+
+    /// A stored source's counts, decision and signatures.
+    type Row = (u64, u64, [u64; 5], DecisionKind, Vec<String>);
+
+    /// The stored rows of the test's sources.
+    fn rows(store: &SqliteStore) -> Vec<Row> {
+        ["192.0.2.1", "192.0.2.9", "198.51.100.7"]
+            .iter()
+            .map(|ip| {
+                let s = store.source(ip.parse().unwrap()).unwrap().unwrap();
+                (s.events, s.findings, s.by_verdict, s.decision, s.signatures)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_writer_remembers_what_it_saved_and_forgets_it_when_another_connection_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mine, theirs) = (dir.path().join("mine.db"), dir.path().join("theirs.db"));
+        // Reference: every batch saved by `analyze::save`, which reads the rows back.
+        let mut want = SqliteStore::open(&theirs).unwrap();
+        for o in outcomes().into_iter().chain(outcomes()) {
+            crate::analyze::save(&mut want, &o, 0).unwrap();
+        }
+        let mut store = SqliteStore::open(&mine).unwrap();
+        let mut other = SqliteStore::open(&mine).unwrap();
+        let mut saved = Saved::default();
+        let mut o = outcomes().into_iter();
+        saved.save(&mut store, &o.next().unwrap(), 0).unwrap();
+        saved.save(&mut store, &o.next().unwrap(), 0).unwrap();
+        assert!(saved.version.is_some());
+        assert_eq!(saved.by_ip.len(), 3);
+        // Another connection's run changes the rows the writer remembers.
+        let mut o = outcomes().into_iter();
+        crate::analyze::save(&mut other, &o.next().unwrap(), 0).unwrap();
+        saved.save(&mut store, &o.next().unwrap(), 0).unwrap();
+        assert_eq!(rows(&store), rows(&want));
+        assert_eq!(store.counts().unwrap().lines, 12);
     }
 
     #[test]

@@ -63,6 +63,13 @@ impl SqliteStore {
         Self::setup(conn, path.to_path_buf(), true)
     }
 
+    /// A number that changes when another connection (or process) commits to the store.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err("read data_version", e))
+    }
+
     /// Opens a fresh store that lives in memory only (for tests and dry runs).
     pub fn open_in_memory() -> Result<Self, StoreError> {
         let path = PathBuf::from(":memory:");
@@ -452,8 +459,17 @@ fn write_run(tx: &Transaction<'_>, run: &RunRecord<'_>) -> rusqlite::Result<()> 
     crate::query::add_to_summaries(tx, run.findings)?;
 
     let mut stmt = tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO sources ({SOURCE_COLS}, run_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        "INSERT INTO sources ({SOURCE_COLS}, run_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
+         ON CONFLICT (ip) DO UPDATE SET {}",
+        // Every column replaced in place (cheaper than a delete and an insert).
+        SOURCE_COLS
+            .split(", ")
+            .skip(1)
+            .chain(["run_id"])
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ))?;
     for s in run.sources {
         let [b, n, u, r, g] = s.by_verdict;
