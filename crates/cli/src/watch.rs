@@ -25,6 +25,7 @@ use crate::follow::FileFollower;
 use crate::metrics::Metrics;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
+use ipnet::IpNet;
 use scantriage_core::SourceSummary;
 use scantriage_core::{DecisionKind, SignatureIndex};
 use scantriage_detect::RuleSet;
@@ -756,6 +757,8 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
     writeln!(w, "following {}", inputs.join(", "))?;
     w.flush()?;
     let mut last_reassert = Instant::now();
+    // Bans this process applied lately, whose decisions the writer may not have saved yet.
+    let mut recent: HashMap<IpNet, Instant> = HashMap::new();
     let mut polls = 0u64;
     loop {
         let tick = Instant::now();
@@ -776,6 +779,7 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
                 &metrics,
                 &mut followers,
                 tick,
+                &mut recent,
                 w,
             )?;
         }
@@ -799,6 +803,20 @@ pub fn run(a: WatchArgs, _cfg: &Config, db: &Path, w: &mut dyn Write) -> Result<
                 l.cfg.enforce.ipv6_prefix_len,
             ) {
                 eprintln!("scantriage: applying the store's decisions failed: {e}");
+            }
+            // Bans whose decision a person lifted meanwhile (`decisions delete`, an
+            // allow verdict, the dashboard's unblock) leave the firewall.
+            recent.retain(|_, t| t.elapsed() < RECENT_BAN);
+            match lift_released(&store, enforcer.as_mut(), &l.cfg, &recent) {
+                Ok(lifted) => {
+                    for n in &lifted {
+                        writeln!(w, "unblock {n} (its decision was lifted)")?;
+                    }
+                    if !lifted.is_empty() {
+                        w.flush()?;
+                    }
+                }
+                Err(e) => eprintln!("scantriage: lifting released bans failed: {e:#}"),
             }
             // Verdicts a person added meanwhile (`verdict add`, the dashboard).
             match store.verdicts(false) {
@@ -919,6 +937,37 @@ fn reload(
     Ok(())
 }
 
+/// How long a ban this process applied is kept even without a stored decision (the
+/// writer saves batches at most every 0.5 s; this leaves a wide margin).
+const RECENT_BAN: Duration = Duration::from_secs(10);
+
+/// Removes the bans in force that no active block decision of the store covers any more
+/// (a person lifted it), except those applied within [`RECENT_BAN`]. Returns what it removed.
+fn lift_released(
+    store: &dyn Store,
+    enforcer: &mut dyn Enforcer,
+    cfg: &Config,
+    recent: &HashMap<IpNet, Instant>,
+) -> Result<Vec<IpNet>> {
+    let now = now_ms();
+    let active = store.active_decisions(now)?;
+    let wanted = scantriage_enforce::aggregate_v6(
+        &scantriage_enforce::bans_from_decisions(&active, now, cfg.enforce.max_timeout_secs),
+        cfg.enforce.ipv6_prefix_len,
+    );
+    let lifted: Vec<IpNet> = enforcer
+        .list()?
+        .into_iter()
+        .map(|b| b.net)
+        .filter(|n| !recent.contains_key(n))
+        .filter(|n| !wanted.iter().any(|w| w.net.contains(n)))
+        .collect();
+    if !lifted.is_empty() {
+        enforcer.remove(&lifted)?;
+    }
+    Ok(lifted)
+}
+
 /// Analyses one batch, enforces its blocks, then saves it with the checkpoints.
 #[allow(clippy::too_many_arguments)]
 fn process(
@@ -930,6 +979,7 @@ fn process(
     metrics: &Arc<Mutex<Metrics>>,
     followers: &mut BTreeMap<String, Follower>,
     read_at: Instant,
+    recent: &mut HashMap<IpNet, Instant>,
     w: &mut dyn Write,
 ) -> Result<()> {
     let started = now_ms();
@@ -976,6 +1026,7 @@ fn process(
                     m.bans_applied += r.applied.len() as u64;
                 }
                 for b in &r.applied {
+                    recent.insert(b.net, read_at);
                     writeln!(w, "block {} for {}s", b.net, b.timeout_secs)?;
                 }
                 for b in &r.refused {

@@ -505,3 +505,83 @@ fn watch_reads_new_verdicts_on_its_reassert_tick() {
     assert!(reloaded, "watch did not reload the verdicts");
     assert!(blocked, "203.0.113.20 not blocked after the verdict");
 }
+
+/// A ban whose decision a person lifts while `watch` runs (`decisions delete`) leaves
+/// the firewall at the next re-assert tick (once the ban is older than the margin that
+/// protects bans whose decisions are not saved yet).
+#[test]
+fn watch_lifts_a_ban_whose_decision_a_person_deleted() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let deny = d.join("deny.conf");
+    let cfg = write(
+        d,
+        "c.toml",
+        format!(
+            "[site]\ndynamic = true\n[enforce]\nbackend = \"file\"\nfile = \"{}\"\n",
+            deny.display()
+        )
+        .as_bytes(),
+    );
+    let db = d.join("st.db").display().to_string();
+    let mut log = recent_line("198.51.100.7", "/?page=../../../../etc/passwd");
+    log.push_str(&recent_line("203.0.113.20", "/about/"));
+    let log = write(d, "access.log", log.as_bytes());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scantriage"))
+        .args(["watch", "--interval", "50ms", "--reassert", "200ms"])
+        .args(["--polls", "1200", "--config", &cfg, "--db", &db, &log])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |what: &str, secs: u64| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) if l.starts_with(what) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    };
+    let denied = |t: &str| std::fs::read_to_string(&deny).is_ok_and(|s| s.contains(t));
+    let blocked = wait_for("block 198.51.100.7/32", 15) && denied("deny 198.51.100.7;");
+    let out = scantriage()
+        .args([
+            "decisions",
+            "delete",
+            "198.51.100.7",
+            "--config",
+            &cfg,
+            "--db",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    let lifted = blocked && out.status.success() && wait_for("unblock 198.51.100.7/32", 30);
+    let gone = !denied("deny 198.51.100.7;");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(blocked, "the prober was not blocked");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(lifted, "watch did not lift the ban");
+    assert!(gone, "the deny file still lists the source");
+}
