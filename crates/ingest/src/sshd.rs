@@ -205,6 +205,49 @@ impl<'m> Message<'m> {
             let (user, invalid, tail) = user_addr(who)?;
             return Some(msg(AuthKind::KexError, user, invalid, b"", tail));
         }
+        // OpenSSH 9.8+ penalties: a connection refused because its source is penalised
+        // (`drop connection #N from [A]:P on [B]:P penalty: failed authentication`, or
+        // `past MaxStartups`), and the penalty itself (`srclimit_penalise: ipv4: new
+        // A/32 ...`): sshd already judged the source.
+        if let Some(r) = m.strip_prefix(b"drop connection #") {
+            let r = &r[memchr::memmem::find(r, b" from [")? + 7..];
+            let end = memchr::memchr(b']', r)?;
+            let ip = parse_ip(&r[..end])?;
+            let port = r[end + 1..].strip_prefix(b":").and_then(|p| {
+                let n = p.iter().take_while(|c| c.is_ascii_digit()).count();
+                std::str::from_utf8(&p[..n]).ok()?.parse().ok()
+            });
+            let failed = memchr::memmem::find(r, b"penalty: failed authentication").is_some()
+                || memchr::memmem::find(r, b"penalty: exceeded MaxAuthTries").is_some();
+            let kind = if failed {
+                AuthKind::Failed
+            } else {
+                AuthKind::PreauthClose
+            };
+            return Some(msg(kind, b"", false, b"", (ip, port)));
+        }
+        if let Some(r) = m.strip_prefix(b"srclimit_penalise: ") {
+            let r = &r[memchr::memmem::find(r, b"new ")? + 4..];
+            let end = r
+                .iter()
+                .position(|&c| c == b' ' || c == b'/')
+                .unwrap_or(r.len());
+            let ip = parse_ip(&r[..end])?;
+            // A penalty on a whole network (PerSourceNetBlockSize) names no one source.
+            if let Some(len) = r[end..].strip_prefix(b"/") {
+                let n = len.iter().take_while(|c| c.is_ascii_digit()).count();
+                let full = if ip.is_ipv4() { &b"32"[..] } else { b"128" };
+                if &len[..n] != full {
+                    return None;
+                }
+            }
+            return Some(msg(AuthKind::MaxAttempts, b"", false, b"", (ip, None)));
+        }
+        if let Some(r) = m.strip_prefix(b"Timeout before authentication for connection from ") {
+            let end = r.iter().position(|&c| c == b' ').unwrap_or(r.len());
+            let ip = parse_ip(&r[..end])?;
+            return Some(msg(AuthKind::PreauthClose, b"", false, b"", (ip, None)));
+        }
         if let Some(r) = m.strip_prefix(b"Unable to negotiate with ") {
             let (who, _) = split_colon(r);
             return Some(msg(
