@@ -334,12 +334,43 @@ fn cmd_analyze(a: AnalyzeArgs) -> Result<(), Exit> {
     let mut w = std::io::BufWriter::new(stdout.lock());
     let r = match a.output {
         OutputFormat::Json => scantriage_report::write_json(&out.sources, &out.summary, &mut w),
-        OutputFormat::Table => scantriage_report::write_terminal(
-            &out.sources,
-            &out.summary,
-            Default::default(),
-            &mut w,
-        ),
+        OutputFormat::Table => {
+            // Watched sources a person acknowledged (the source, or every signature it
+            // matched) leave the queue; blocks are still listed.
+            let acknowledged = |s: &scantriage_core::SourceSummary| {
+                s.decision == scantriage_core::DecisionKind::Watch
+                    && (opts.person.source_acknowledged(s.ip)
+                        || (!s.signatures.is_empty()
+                            && s.signatures
+                                .iter()
+                                .all(|id| opts.person.signature_acknowledged(id))))
+            };
+            let hidden = out.sources.iter().filter(|s| acknowledged(s)).count();
+            let shown: Vec<scantriage_core::SourceSummary> = if hidden == 0 {
+                Vec::new()
+            } else {
+                out.sources
+                    .iter()
+                    .filter(|s| !acknowledged(s))
+                    .cloned()
+                    .collect()
+            };
+            scantriage_report::write_terminal(
+                if hidden == 0 { &out.sources } else { &shown },
+                &out.summary,
+                Default::default(),
+                &mut w,
+            )
+            .and_then(|_| {
+                if hidden > 0 {
+                    writeln!(
+                        w,
+                        "{hidden} watched source(s) a person acknowledged are left out of the queue (`scantriage verdict list`)"
+                    )?;
+                }
+                Ok(())
+            })
+        }
     };
     r.and_then(|_| w.flush()).map_err(failure)?;
     for i in &out.summary.inputs {

@@ -585,3 +585,63 @@ fn watch_lifts_a_ban_whose_decision_a_person_deleted() {
     assert!(lifted, "watch did not lift the ban");
     assert!(gone, "the deny file still lists the source");
 }
+
+/// A watched source a person acknowledged leaves the terminal report's queue, also when
+/// it sends more; an unacknowledged one stays.
+#[test]
+fn acknowledged_sources_leave_the_terminal_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = write(d, "c.toml", WP_CONFIG.as_bytes());
+    let db = d.join("st.db").display().to_string();
+    let log = d.join("access.log");
+    let mut text = recent_line("198.51.100.9", "/wp-json/wp/v2/users");
+    text.push_str(&recent_line("198.51.100.10", "/wp-json/wp/v2/users"));
+    std::fs::write(&log, &text).unwrap();
+    let analyze = || {
+        let out = scantriage()
+            .args(["analyze", "--no-progress", "--config", &cfg, "--db", &db])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let queue: String = text
+            .split("QUEUE FOR A PERSON")
+            .nth(1)
+            .and_then(|q| q.split("\n\n").next())
+            .unwrap_or_default()
+            .to_string();
+        (text, queue)
+    };
+    let (_, queue) = analyze();
+    assert!(queue.contains("198.51.100.9 "), "{queue}");
+    assert!(queue.contains("198.51.100.10 "), "{queue}");
+    let (_, err, code) = verdict(
+        &["add", "acknowledge", "--source", "198.51.100.9"],
+        &cfg,
+        &db,
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut more = recent_line("198.51.100.9", "/wp-json/wp/v2/users?per_page=100");
+    more.push_str(&recent_line(
+        "198.51.100.10",
+        "/wp-json/wp/v2/users?per_page=100",
+    ));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, more.as_bytes()))
+        .unwrap();
+    let (text, queue) = analyze();
+    assert!(!queue.contains("198.51.100.9 "), "{queue}");
+    assert!(queue.contains("198.51.100.10 "), "{queue}");
+    assert!(
+        text.contains("1 watched source(s) a person acknowledged are left out of the queue"),
+        "{text}"
+    );
+}
