@@ -430,11 +430,57 @@ fn watch_honours_allow_and_block_verdicts() {
     assert!(!denied.contains("198.51.100.8"), "allowed: {denied}");
 }
 
+/// A running `scantriage watch` with its standard output read line by line.
+struct Watching {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Watching {
+    fn start(args: &[&str]) -> Watching {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scantriage"))
+            .arg("watch")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Watching { child, lines }
+    }
+
+    /// Waits at most `secs` seconds for an output line that `wanted` accepts.
+    fn wait_for(&self, secs: u64, wanted: impl Fn(&str) -> bool) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if wanted(&l) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn watch_reads_new_verdicts_on_its_reassert_tick() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    use std::sync::mpsc;
     use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();
@@ -455,33 +501,20 @@ fn watch_reads_new_verdicts_on_its_reassert_tick() {
         "access.log",
         recent_line("203.0.113.20", "/about/").as_bytes(),
     );
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scantriage"))
-        .args(["watch", "--interval", "50ms", "--reassert", "100ms"])
-        .args(["--polls", "600", "--config", &cfg, "--db", &db, &log])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    let wait_for = |what: &str| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(l) if l == what => return true,
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-        }
-    };
+    let watching = Watching::start(&[
+        "--interval",
+        "50ms",
+        "--reassert",
+        "100ms",
+        "--polls",
+        "600",
+        "--config",
+        &cfg,
+        "--db",
+        &db,
+        &log,
+    ]);
+    let wait_for = |what: &str| watching.wait_for(15, |l| l == what);
     let started = wait_for("0 active verdict(s)");
     let (_, err, code) = verdict(&["add", "block", "--source", "203.0.113.0/24"], &cfg, &db);
     let reloaded = started && code == 0 && wait_for("1 active verdict(s), reloaded");
@@ -498,8 +531,7 @@ fn watch_reads_new_verdicts_on_its_reassert_tick() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(watching);
     assert!(started, "watch did not report its verdicts");
     assert_eq!(code, 0, "{err}");
     assert!(reloaded, "watch did not reload the verdicts");
@@ -511,10 +543,6 @@ fn watch_reads_new_verdicts_on_its_reassert_tick() {
 /// protects bans whose decisions are not saved yet).
 #[test]
 fn watch_lifts_a_ban_whose_decision_a_person_deleted() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    use std::sync::mpsc;
-    use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let deny = d.join("deny.conf");
@@ -531,33 +559,20 @@ fn watch_lifts_a_ban_whose_decision_a_person_deleted() {
     let mut log = recent_line("198.51.100.7", "/?page=../../../../etc/passwd");
     log.push_str(&recent_line("203.0.113.20", "/about/"));
     let log = write(d, "access.log", log.as_bytes());
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scantriage"))
-        .args(["watch", "--interval", "50ms", "--reassert", "200ms"])
-        .args(["--polls", "1200", "--config", &cfg, "--db", &db, &log])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    let wait_for = |what: &str, secs: u64| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(l) if l.starts_with(what) => return true,
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-        }
-    };
+    let watching = Watching::start(&[
+        "--interval",
+        "50ms",
+        "--reassert",
+        "200ms",
+        "--polls",
+        "1200",
+        "--config",
+        &cfg,
+        "--db",
+        &db,
+        &log,
+    ]);
+    let wait_for = |what: &str, secs: u64| watching.wait_for(secs, |l| l.starts_with(what));
     let denied = |t: &str| std::fs::read_to_string(&deny).is_ok_and(|s| s.contains(t));
     let blocked = wait_for("block 198.51.100.7/32", 15) && denied("deny 198.51.100.7;");
     let out = scantriage()
@@ -574,8 +589,7 @@ fn watch_lifts_a_ban_whose_decision_a_person_deleted() {
         .unwrap();
     let lifted = blocked && out.status.success() && wait_for("unblock 198.51.100.7/32", 30);
     let gone = !denied("deny 198.51.100.7;");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(watching);
     assert!(blocked, "the prober was not blocked");
     assert!(
         out.status.success(),
