@@ -575,18 +575,30 @@ fn watch_lifts_a_ban_whose_decision_a_person_deleted() {
     let wait_for = |what: &str, secs: u64| watching.wait_for(secs, |l| l.starts_with(what));
     let denied = |t: &str| std::fs::read_to_string(&deny).is_ok_and(|s| s.contains(t));
     let blocked = wait_for("block 198.51.100.7/32", 15) && denied("deny 198.51.100.7;");
-    let out = scantriage()
-        .args([
-            "decisions",
-            "delete",
-            "198.51.100.7",
-            "--config",
-            &cfg,
-            "--db",
-            &db,
-        ])
-        .output()
-        .unwrap();
+    // The ban reaches the firewall before the writer thread saves its decision (at most
+    // every half second), so the delete is retried until the decision is in the store.
+    let delete = || {
+        scantriage()
+            .args([
+                "decisions",
+                "delete",
+                "198.51.100.7",
+                "--config",
+                &cfg,
+                "--db",
+                &db,
+            ])
+            .output()
+            .unwrap()
+    };
+    let mut out = delete();
+    for _ in 0..50 {
+        if out.status.success() || !blocked {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        out = delete();
+    }
     let lifted = blocked && out.status.success() && wait_for("unblock 198.51.100.7/32", 30);
     let gone = !denied("deny 198.51.100.7;");
     drop(watching);
