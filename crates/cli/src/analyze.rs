@@ -842,7 +842,9 @@ fn run_sources(
     let mut checkpoints = Vec::new();
     let mut names = Vec::new();
     let mut total_lines = 0u64;
-    for (idx, src) in sources.into_iter().enumerate() {
+    let mut queue: std::collections::VecDeque<Src> = sources.into();
+    for idx in 0.. {
+        let Some(src) = queue.pop_front() else { break };
         let (path, mut feed) = match src {
             Src::Path(p) => (p, None),
             Src::Feed(f) => (PathBuf::from(&f.name), Some(f)),
@@ -898,9 +900,25 @@ fn run_sources(
                 _ => {
                     let input = std::io::Cursor::new(prefix.clone()).chain(reader);
                     let profiles = &mut fold.profiles;
-                    crate::network::read_pcap(input, &mut st, &mut fold.net, |seen| {
+                    let http = crate::network::read_pcap(input, &mut st, &mut fold.net, |seen| {
                         see_network(profiles, idx as u32, seen)
                     });
+                    // The HTTP requests it carries are analysed like an access log.
+                    if !http.is_empty() {
+                        let mut data = Vec::with_capacity(http.len() * 160);
+                        for r in &http {
+                            r.write_combined(&mut data);
+                        }
+                        queue.push_back(Src::Feed(Feed {
+                            name: format!("{name}#http"),
+                            key: String::new(),
+                            fingerprint: String::new(),
+                            offset: 0,
+                            lines: 0,
+                            format: Some(InputFormat::Web(LogFormat::Combined)),
+                            data,
+                        }));
+                    }
                 }
             }
             total_lines += st.lines;
@@ -1069,13 +1087,16 @@ fn run_sources(
         }
         total_lines += st.lines;
         if let Some(f) = feed {
-            checkpoints.push(Checkpoint {
-                key: f.key,
-                fingerprint: f.fingerprint,
-                offset: f.offset + end_offset,
-                lines: f.lines + st.lines,
-                updated_ms: 0,
-            });
+            // A derived feed (a capture's HTTP requests) has no checkpoint of its own.
+            if !f.key.is_empty() {
+                checkpoints.push(Checkpoint {
+                    key: f.key,
+                    fingerprint: f.fingerprint,
+                    offset: f.offset + end_offset,
+                    lines: f.lines + st.lines,
+                    updated_ms: 0,
+                });
+            }
         } else if let Some(k) = key {
             checkpoints.push(Checkpoint {
                 key: k,

