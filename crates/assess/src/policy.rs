@@ -34,6 +34,9 @@ pub struct PolicyConfig {
     /// Scripted login attempts (without the Referer every login form sends) within the
     /// slow window that make a block.
     pub login_scripted_attempts: u64,
+    /// Login attempts that put a source on watch when no threshold is reached (fewer
+    /// are a person who mistyped a password).
+    pub login_watch_attempts: u64,
     /// Also block exploits for software this server does not run.
     pub block_noise_exploits: bool,
     /// Each earlier block of the same source multiplies the duration by this.
@@ -59,6 +62,7 @@ impl Default for PolicyConfig {
             login_slow_attempts: 20,
             login_slow_window_secs: 7 * 86_400,
             login_scripted_attempts: 5,
+            login_watch_attempts: 3,
             block_noise_exploits: false,
             escalation_factor: 2,
             max_block_secs: 30 * 86_400,
@@ -273,7 +277,7 @@ impl Policy {
                     example(Class::Login)
                 ),
             );
-        } else if l.attempts > 0 {
+        } else if l.attempts >= c.login_watch_attempts.max(1) {
             acc.watch(format!(
                 "{} login attempt(s), below the brute-force thresholds{}",
                 l.attempts,

@@ -172,6 +172,21 @@ fn policy_blocks_brute_force_fast_and_slow_but_not_a_few_logins() {
         pol.decide(ip, &few, &rs, &inputs, 0).kind,
         DecisionKind::Watch
     );
+    // One or two attempts are a person logging in or mistyping: not even watched.
+    let mut two = Profile::new(Timestamp::from_unix_secs(0));
+    for t in 0..2 {
+        observe(
+            &mut two,
+            &cfg,
+            t * 60,
+            Verdict::Relevant,
+            Category::Bruteforce,
+        );
+    }
+    assert_eq!(
+        pol.decide(ip, &two, &rs, &inputs, 0).kind,
+        DecisionKind::Ignore
+    );
     let mut fast = Profile::new(Timestamp::from_unix_secs(0));
     for t in 0..12 {
         observe(

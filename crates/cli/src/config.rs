@@ -179,6 +179,8 @@ pub struct PolicySection {
     pub login_slow_window: Spanned<String>,
     /// Scripted login attempts (no Referer) within `login_slow_window` that make a block.
     pub login_scripted_attempts: u64,
+    /// Login attempts below the thresholds that still put a source on watch.
+    pub login_watch_attempts: u64,
     /// Also block exploits for software this server does not run.
     pub block_noise_exploits: bool,
     /// Each earlier block multiplies the duration by this.
@@ -212,6 +214,7 @@ impl Default for PolicySection {
             login_slow_attempts: d.login_slow_attempts,
             login_slow_window: dur(d.login_slow_window_secs),
             login_scripted_attempts: d.login_scripted_attempts,
+            login_watch_attempts: d.login_watch_attempts,
             block_noise_exploits: d.block_noise_exploits,
             escalation_factor: d.escalation_factor,
             max_block: dur(d.max_block_secs),
@@ -453,6 +456,7 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         login_slow_attempts: p.login_slow_attempts,
         login_slow_window_secs: secs(&p.login_slow_window, "login_slow_window"),
         login_scripted_attempts: p.login_scripted_attempts,
+        login_watch_attempts: p.login_watch_attempts,
         block_noise_exploits: p.block_noise_exploits,
         escalation_factor: p.escalation_factor,
         max_block_secs: secs(&p.max_block, "max_block"),
