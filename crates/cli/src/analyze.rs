@@ -1278,8 +1278,28 @@ fn run_sources(
             .then(a.cve.cmp(&b.cve))
     });
 
+    // Sources that are CDN edge addresses: the log names the edge, not the visitors.
+    let mut cdn_edges: Vec<scantriage_report::CdnEdges> = Vec::new();
+    if !cfg.cdn.is_empty() {
+        for s in &sources {
+            if let Some(p) = scantriage_core::cdn::cdn_provider(&cfg.cdn, &s.ip) {
+                match cdn_edges.iter_mut().find(|c| c.provider == p) {
+                    Some(c) => {
+                        c.sources += 1;
+                        c.requests += s.events;
+                    }
+                    None => cdn_edges.push(scantriage_report::CdnEdges {
+                        provider: p.to_string(),
+                        sources: 1,
+                        requests: s.events,
+                    }),
+                }
+            }
+        }
+    }
     let events: u64 = fold.by_verdict.iter().sum();
     let summary = Summary {
+        cdn_edges,
         cves_probed,
         lines: total_lines,
         events,

@@ -119,6 +119,9 @@ pub struct InputSection {
     pub format: Spanned<String>,
     /// Reverse proxies whose X-Forwarded-For names the client.
     pub trusted_proxies: Vec<Spanned<String>>,
+    /// The built-in CDN and cloud load balancer ranges are trusted proxies and never
+    /// blocked.
+    pub cdn_ranges: bool,
     /// Longest line kept whole; longer lines are cut.
     pub max_line_bytes: usize,
     /// Key names of nginx JSON logs.
@@ -132,6 +135,7 @@ impl Default for InputSection {
         InputSection {
             format: Spanned::new(0..0, "auto".into()),
             trusted_proxies: Vec::new(),
+            cdn_ranges: true,
             max_line_bytes: scantriage_ingest::MAX_LINE,
             json_fields: JsonFields::default(),
             threads: 0,
@@ -296,8 +300,10 @@ pub struct Config {
     pub inventory: Inventory,
     /// Forced format, or `None` to detect per input.
     pub format: Option<LogFormat>,
-    /// Trusted reverse proxies.
+    /// Trusted reverse proxies (with the built-in CDN ranges when enabled).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The built-in CDN ranges, when `input.cdn_ranges` is on (else empty).
+    pub cdn: Vec<(ipnet::IpNet, &'static str)>,
     /// Longest line kept whole.
     pub max_line_bytes: usize,
     /// JSON key names.
@@ -419,7 +425,7 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         }
         out
     };
-    let trusted_proxies = nets(
+    let mut trusted_proxies = nets(
         &file.input.trusted_proxies,
         "input.trusted_proxies",
         &mut err,
@@ -427,6 +433,15 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
     let mut allowlist = nets(&file.policy.allowlist, "policy.allowlist", &mut err);
     allowlist.push("127.0.0.0/8".parse().unwrap());
     allowlist.push("::1/128".parse().unwrap());
+    // A CDN edge address carries many visitors: never blocked, and its forwarded-for
+    // names the client.
+    let cdn = if file.input.cdn_ranges {
+        scantriage_core::cdn::cdn_networks()
+    } else {
+        Vec::new()
+    };
+    trusted_proxies.extend(cdn.iter().map(|(n, _)| *n));
+    allowlist.extend(cdn.iter().map(|(n, _)| *n));
     let mut secs = |s: &Spanned<String>, what: &str| -> u64 {
         match humantime::parse_duration(s.get_ref()) {
             Ok(d) => d.as_secs(),
@@ -542,6 +557,7 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         inventory,
         format,
         trusted_proxies,
+        cdn,
         max_line_bytes: file.input.max_line_bytes,
         json_fields: file.input.json_fields,
         threads: file.input.threads,

@@ -323,3 +323,49 @@ fn rules_list_and_test() {
         .assert()
         .code(2);
 }
+
+/// Behind a CDN: an edge address's X-Forwarded-For names the visitor (the attacker is
+/// blocked, not the edge); an edge address without one is never blocked, and the
+/// summary says the log does not name the visitors. `input.cdn_ranges = false` turns
+/// both off.
+#[test]
+fn cdn_edge_addresses_are_resolved_and_never_blocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = write(
+        d,
+        "access.log",
+        concat!(
+            "173.245.48.10 - - [25/Nov/2026:10:00:00 +0000] \"GET /?id=1%27%20UNION%20SELECT%201,2,3-- HTTP/1.1\" 200 612 \"-\" \"Mozilla/5.0\" \"198.51.100.9\"\n",
+            "173.245.48.10 - - [25/Nov/2026:10:00:01 +0000] \"GET /about/ HTTP/1.1\" 200 612 \"-\" \"Mozilla/5.0\" \"203.0.113.77\"\n",
+            "2606:4700::6810:1 - - [25/Nov/2026:10:00:02 +0000] \"GET /?id=1%27%20UNION%20SELECT%201,2,3-- HTTP/1.1\" 200 612 \"-\" \"Mozilla/5.0\"\n",
+            "2606:4700::6810:1 - - [25/Nov/2026:10:00:03 +0000] \"GET /?page=../../../../etc/passwd HTTP/1.1\" 200 612 \"-\" \"Mozilla/5.0\"\n",
+        )
+        .as_bytes(),
+    );
+    let on = write(d, "on.toml", b"[site]\ndynamic = true\n");
+    let (sources, summary, code, err) = analyze_json(&["--no-store", "--config", &on, &log]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sources["198.51.100.9"]["decision"], "block", "{sources:?}");
+    assert_eq!(sources["203.0.113.77"]["decision"], "ignore");
+    assert!(!sources.contains_key("173.245.48.10"), "{sources:?}");
+    let edge = &sources["2606:4700::6810:1"];
+    assert_eq!(edge["decision"], "ignore", "{edge}");
+    assert_eq!(
+        summary["cdn_edges"][0]["provider"], "Cloudflare",
+        "{summary}"
+    );
+    assert_eq!(summary["cdn_edges"][0]["sources"], 1, "{summary}");
+    assert_eq!(summary["cdn_edges"][0]["requests"], 2, "{summary}");
+
+    let off = write(
+        d,
+        "off.toml",
+        b"[site]\ndynamic = true\n[input]\ncdn_ranges = false\n",
+    );
+    let (sources, summary, code, err) = analyze_json(&["--no-store", "--config", &off, &log]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sources["173.245.48.10"]["decision"], "block", "{sources:?}");
+    assert_eq!(sources["2606:4700::6810:1"]["decision"], "block");
+    assert_eq!(summary["cdn_edges"].as_array().unwrap().len(), 0);
+}

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cdn;
 mod level;
 mod net;
 mod person;

@@ -292,6 +292,18 @@ pub struct InventoryHint {
     pub example: String,
 }
 
+/// Sources that are edge addresses of one CDN or cloud load balancer: the log does not
+/// name the visitors behind them.
+#[derive(Debug, Clone, Serialize)]
+pub struct CdnEdges {
+    /// The provider.
+    pub provider: String,
+    /// Distinct edge addresses seen as sources.
+    pub sources: u64,
+    /// Their requests.
+    pub requests: u64,
+}
+
 /// A CVE that sources probed for, and whether this server is affected by it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CveProbe {
@@ -351,6 +363,8 @@ pub struct Summary {
     pub campaigns: Vec<Campaign>,
     /// Products the inventory does not list that answered success to probes.
     pub inventory_hints: Vec<InventoryHint>,
+    /// Sources that are CDN edge addresses, per provider (never blocked).
+    pub cdn_edges: Vec<CdnEdges>,
     /// The CVEs sources probed for, affected ones first.
     pub cves_probed: Vec<CveProbe>,
     /// Counters of the new-wave detector.
@@ -650,6 +664,16 @@ pub fn write_terminal(
             "inventory check: `{}` is not in the inventory, yet it answered success to {} source(s), e.g. {}: \
              add it to the inventory if it runs here",
             h.product, h.sources, h.example
+        )?;
+    }
+
+    for c in &summary.cdn_edges {
+        writeln!(
+            w,
+            "proxy check: {} source(s) are {} edge addresses ({} requests); the log does not name the \
+             visitors behind them, and they are never blocked. Log X-Forwarded-For (or restore client \
+             addresses with the server's real-IP module) to see and block the clients",
+            c.sources, c.provider, c.requests
         )?;
     }
 
