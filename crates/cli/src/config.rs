@@ -122,6 +122,9 @@ pub struct InputSection {
     /// The built-in CDN and cloud load balancer ranges are trusted proxies and never
     /// blocked.
     pub cdn_ranges: bool,
+    /// Private and loopback peers (a local reverse proxy or load balancer) are trusted
+    /// proxies: their X-Forwarded-For names the client.
+    pub private_proxies: bool,
     /// Longest line kept whole; longer lines are cut.
     pub max_line_bytes: usize,
     /// Key names of nginx JSON logs.
@@ -136,6 +139,7 @@ impl Default for InputSection {
             format: Spanned::new(0..0, "auto".into()),
             trusted_proxies: Vec::new(),
             cdn_ranges: true,
+            private_proxies: true,
             max_line_bytes: scantriage_ingest::MAX_LINE,
             json_fields: JsonFields::default(),
             threads: 0,
@@ -441,6 +445,21 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
         Vec::new()
     };
     trusted_proxies.extend(cdn.iter().map(|(n, _)| *n));
+    if file.input.private_proxies {
+        // Nobody on the internet reaches the server from these: a peer there that
+        // forwards a client's address is the site's own proxy or load balancer.
+        for n in [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "127.0.0.0/8",
+            "fc00::/7",
+            "fe80::/10",
+            "::1/128",
+        ] {
+            trusted_proxies.push(n.parse().expect("valid range"));
+        }
+    }
     allowlist.extend(cdn.iter().map(|(n, _)| *n));
     let mut secs = |s: &Spanned<String>, what: &str| -> u64 {
         match humantime::parse_duration(s.get_ref()) {

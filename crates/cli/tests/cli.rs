@@ -369,3 +369,34 @@ fn cdn_edge_addresses_are_resolved_and_never_blocked() {
     assert_eq!(sources["2606:4700::6810:1"]["decision"], "block");
     assert_eq!(summary["cdn_edges"].as_array().unwrap().len(), 0);
 }
+
+/// A private peer that logs X-Forwarded-For is the site's own proxy: the client it
+/// names is judged; a private peer without the field stays its own source.
+#[test]
+fn a_local_proxy_forwards_the_client_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = write(
+        d,
+        "access.log",
+        concat!(
+            "10.0.0.5 - - [25/Nov/2026:10:00:00 +0000] \"GET /?page=../../../../etc/passwd HTTP/1.1\" 200 612 \"-\" \"Mozilla/5.0\" \"198.51.100.9\"\n",
+            "10.0.0.5 - - [25/Nov/2026:10:00:01 +0000] \"GET /about/ HTTP/1.1\" 200 612 \"-\" \"Mozilla/5.0\" \"203.0.113.77\"\n",
+            "10.0.0.6 - - [25/Nov/2026:10:00:02 +0000] \"GET /healthz HTTP/1.1\" 200 2 \"-\" \"kube-probe/1.29\"\n",
+        )
+        .as_bytes(),
+    );
+    let cfg = write(d, "c.toml", b"[site]\ndynamic = true\n");
+    let (sources, _, code, err) = analyze_json(&["--no-store", "--config", &cfg, &log]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sources["198.51.100.9"]["decision"], "block", "{sources:?}");
+    assert!(!sources.contains_key("10.0.0.5"), "{sources:?}");
+    assert!(sources.contains_key("10.0.0.6"), "{sources:?}");
+    let off = write(
+        d,
+        "off.toml",
+        b"[site]\ndynamic = true\n[input]\nprivate_proxies = false\n",
+    );
+    let (sources, _, _, _) = analyze_json(&["--no-store", "--config", &off, &log]);
+    assert_eq!(sources["10.0.0.5"]["decision"], "block", "{sources:?}");
+}
