@@ -229,8 +229,11 @@ pub(crate) fn parse(line: &[u8]) -> Result<HttpRequest<'_>, ParseError> {
     let rb = memchr(b']', &line[lb..])
         .map(|r| lb + r)
         .ok_or(ParseError::at(K::BadTimestamp, lb))?;
-    let time =
-        timefmt::parse_clf(&line[lb + 1..rb]).ok_or(ParseError::at(K::BadTimestamp, lb + 1))?;
+    // `[$time_local]`, or `[$time_iso8601]` in custom nginx formats.
+    let stamp = &line[lb + 1..rb];
+    let time = timefmt::parse_clf(stamp)
+        .or_else(|| timefmt::parse_iso8601(stamp))
+        .ok_or(ParseError::at(K::BadTimestamp, lb + 1))?;
 
     // "REQUEST"
     let q = skip_spaces(line, rb + 1);
@@ -336,6 +339,15 @@ mod tests {
         assert_eq!((r.status, r.bytes), (200, 2326));
         assert!(r.referer.is_empty() && r.user_agent.is_empty());
         assert_eq!(r.time.to_string(), "2000-10-10T13:55:36-07:00");
+    }
+
+    #[test]
+    fn iso8601_time_in_brackets() {
+        let r = ok(
+            r#"198.51.100.2 - - [2025-11-03T00:00:01+01:00] "GET /.env HTTP/1.1" 404 153 "-" "curl/8""#,
+        );
+        assert_eq!(r.time.to_string(), "2025-11-03T00:00:01+01:00");
+        assert_eq!(s(&r.target), "/.env");
     }
 
     #[test]
