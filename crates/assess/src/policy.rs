@@ -342,10 +342,16 @@ impl Policy {
             ));
         }
         if acc.kind == DecisionKind::Ignore && n(Class::Noise) > 0 {
+            // A signature whose later matches were more than noise is not listed here.
+            let sigs = sig_list(&|_, v| v == Verdict::Noise);
+            let sigs = if sigs.is_empty() {
+                String::new()
+            } else {
+                format!(" ({sigs})")
+            };
             acc.reasons.push(format!(
-                "{} probe(s) that cannot hurt this server ({}){}",
+                "{} probe(s) that cannot hurt this server{sigs}{}",
                 n(Class::Noise),
-                sig_list(&|_, v| v == Verdict::Noise),
                 example(Class::Noise)
             ));
         }

@@ -400,3 +400,37 @@ fn a_local_proxy_forwards_the_client_address() {
     let (sources, _, _, _) = analyze_json(&["--no-store", "--config", &off, &log]);
     assert_eq!(sources["10.0.0.5"]["decision"], "block", "{sources:?}");
 }
+
+/// HTTP authentication: credentials refused with 401 (the log names the user tried) are
+/// login attempts; many are brute force and blocked. A person who mistypes once is not,
+/// and neither is an application answering 401 to a visitor who is not logged in.
+#[test]
+fn refused_http_credentials_are_login_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut text = String::new();
+    for i in 0..15 {
+        text.push_str(&format!("203.0.113.60 - admin [25/Nov/2026:10:00:{i:02} +0000] \"GET /admin/ HTTP/1.1\" 401 188 \"-\" \"Mozilla/5.0\"\n"));
+    }
+    text.push_str("203.0.113.61 - - [25/Nov/2026:10:01:00 +0000] \"GET /admin/ HTTP/1.1\" 401 188 \"-\" \"Mozilla/5.0\"\n");
+    text.push_str("203.0.113.61 - alice [25/Nov/2026:10:01:03 +0000] \"GET /admin/ HTTP/1.1\" 401 188 \"-\" \"Mozilla/5.0\"\n");
+    text.push_str("203.0.113.61 - alice [25/Nov/2026:10:01:09 +0000] \"GET /admin/ HTTP/1.1\" 200 1000 \"-\" \"Mozilla/5.0\"\n");
+    for i in 0..30 {
+        text.push_str(&format!("203.0.113.62 - - [25/Nov/2026:10:02:{i:02} +0000] \"GET /api/me HTTP/1.1\" 401 20 \"https://example.com/\" \"Mozilla/5.0\"\n"));
+    }
+    let log = write(d, "access.log", text.as_bytes());
+    let (sources, _, code, err) = analyze_json(&["--no-store", &log]);
+    assert_eq!(code, 0, "{err}");
+    let b = &sources["203.0.113.60"];
+    assert_eq!(b["decision"], "block", "{b}");
+    assert!(
+        b["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("login brute force: 15 attempts"),
+        "{b}"
+    );
+    assert_eq!(sources["203.0.113.61"]["decision"], "ignore");
+    assert_eq!(sources["203.0.113.62"]["decision"], "ignore");
+    assert_eq!(sources["203.0.113.62"]["verdict"], "benign");
+}

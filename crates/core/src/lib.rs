@@ -69,6 +69,9 @@ pub struct HttpRequest<'a> {
     pub user_agent: Cow<'a, [u8]>,
     /// X-Forwarded-For value as logged, when present.
     pub forwarded_for: Cow<'a, [u8]>,
+    /// The user name of HTTP authentication as logged (`$remote_user`), empty when `-`
+    /// or absent. Attacker-controlled bytes.
+    pub remote_user: Cow<'a, [u8]>,
 }
 
 impl HttpRequest<'_> {
@@ -93,6 +96,7 @@ impl HttpRequest<'_> {
             referer: Cow::Owned(self.referer.into_owned()),
             user_agent: Cow::Owned(self.user_agent.into_owned()),
             forwarded_for: Cow::Owned(self.forwarded_for.into_owned()),
+            remote_user: Cow::Owned(self.remote_user.into_owned()),
         }
     }
 }

@@ -514,5 +514,6 @@ pub fn example_request(ex: &Example) -> HttpRequest<'_> {
         referer: Cow::Borrowed(ex.referer.as_bytes()),
         user_agent: Cow::Borrowed(ex.user_agent.as_bytes()),
         forwarded_for: Cow::Borrowed(b""),
+        remote_user: Cow::Borrowed(b""),
     }
 }

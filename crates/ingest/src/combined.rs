@@ -224,6 +224,11 @@ pub(crate) fn parse(line: &[u8]) -> Result<HttpRequest<'_>, ParseError> {
         (&b""[..], 0)
     };
     let source = parse_ip(tok(addr_at)).ok_or(ParseError::at(K::BadAddress, toks[addr_at].0))?;
+    let remote_user = if n > addr_at + 2 && addr_at + 2 < toks.len() {
+        dash_empty(tok(addr_at + 2))
+    } else {
+        &b""[..]
+    };
 
     // [TIME]
     let rb = memchr(b']', &line[lb..])
@@ -297,6 +302,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<HttpRequest<'_>, ParseError> {
         referer: Cow::Borrowed(referer),
         user_agent: Cow::Borrowed(user_agent),
         forwarded_for: Cow::Borrowed(forwarded_for),
+        remote_user: Cow::Borrowed(remote_user),
     })
 }
 
@@ -337,6 +343,7 @@ mod tests {
             r#"198.51.100.2 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#,
         );
         assert_eq!((r.status, r.bytes), (200, 2326));
+        assert_eq!(s(&r.remote_user), "frank");
         assert!(r.referer.is_empty() && r.user_agent.is_empty());
         assert_eq!(r.time.to_string(), "2000-10-10T13:55:36-07:00");
     }

@@ -36,6 +36,8 @@ pub struct JsonFields {
     pub user_agent: String,
     /// X-Forwarded-For (`$http_x_forwarded_for`).
     pub forwarded_for: String,
+    /// HTTP authentication user (`$remote_user`).
+    pub remote_user: String,
     /// Virtual host (`$host`).
     pub vhost: String,
 }
@@ -53,6 +55,7 @@ impl Default for JsonFields {
             referer: "http_referer".into(),
             user_agent: "http_user_agent".into(),
             forwarded_for: "http_x_forwarded_for".into(),
+            remote_user: "remote_user".into(),
             vhost: "host".into(),
         }
     }
@@ -189,6 +192,7 @@ pub(crate) fn parse_nginx(line: &[u8], f: &JsonFields) -> Result<HttpRequest<'st
         referer: owned(take_bytes(&mut m, &f.referer)),
         user_agent: owned(take_bytes(&mut m, &f.user_agent)),
         forwarded_for: owned(take_bytes(&mut m, &f.forwarded_for)),
+        remote_user: owned(take_bytes(&mut m, &f.remote_user)),
     })
 }
 
@@ -248,6 +252,7 @@ pub(crate) fn parse_caddy(line: &[u8]) -> Result<HttpRequest<'static>, ParseErro
         }
     }
     let (mut referer, mut user_agent, mut forwarded_for) = (Vec::new(), Vec::new(), Vec::new());
+    let remote_user = take_bytes(&mut m, "user_id");
     if let Some(Value::Object(mut h)) = req.remove("headers") {
         referer = take_header(&mut h, "Referer");
         user_agent = take_header(&mut h, "User-Agent");
@@ -267,6 +272,7 @@ pub(crate) fn parse_caddy(line: &[u8]) -> Result<HttpRequest<'static>, ParseErro
         referer: owned(referer),
         user_agent: owned(user_agent),
         forwarded_for: owned(forwarded_for),
+        remote_user: owned(remote_user),
     })
 }
 

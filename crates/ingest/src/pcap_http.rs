@@ -50,6 +50,8 @@ pub struct HttpRecord {
     pub referer: Vec<u8>,
     /// The `X-Forwarded-For` header, empty when absent.
     pub forwarded_for: Vec<u8>,
+    /// The user name of `Authorization: Basic` credentials, empty when absent.
+    pub remote_user: Vec<u8>,
     /// The answer's status, 0 when the capture holds no answer.
     pub status: u16,
 }
@@ -233,6 +235,7 @@ impl HttpExtractor {
             user_agent: Vec::new(),
             referer: Vec::new(),
             forwarded_for: Vec::new(),
+            remote_user: Vec::new(),
             status: 0,
         };
         for line in lines {
@@ -241,6 +244,10 @@ impl HttpExtractor {
             };
             let name = &line[..colon];
             let value = line[colon + 1..].trim_ascii();
+            if name.eq_ignore_ascii_case(b"authorization") && rec.remote_user.is_empty() {
+                rec.remote_user = basic_user(value);
+                continue;
+            }
             let slot = if name.eq_ignore_ascii_case(b"user-agent") {
                 &mut rec.user_agent
             } else if name.eq_ignore_ascii_case(b"referer") {
@@ -285,6 +292,45 @@ impl HttpExtractor {
     }
 }
 
+/// The user name in `Basic BASE64(user:password)` credentials, empty for other schemes
+/// or bad encoding.
+fn basic_user(value: &[u8]) -> Vec<u8> {
+    let Some(b64) = value
+        .get(..6)
+        .filter(|p| p.eq_ignore_ascii_case(b"basic "))
+        .map(|_| value[6..].trim_ascii())
+    else {
+        return Vec::new();
+    };
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for &c in b64 {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return Vec::new(),
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    match out.iter().position(|&b| b == b':') {
+        Some(i) => {
+            out.truncate(i);
+            out
+        }
+        None => Vec::new(),
+    }
+}
+
 /// Appends `v` with nginx's access-log escaping: `"`, `\`, control bytes and bytes
 /// above 0x7e as `\xHH`; `-` when empty.
 fn push_escaped(out: &mut Vec<u8>, v: &[u8]) {
@@ -318,11 +364,20 @@ impl HttpRecord {
             .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
             .copied()
             .unwrap_or("Jan");
-        let line = format!(
-            "{} - - [{d}/{month}/{y}:{} +0000] \"",
-            self.source,
-            &rfc[11..19]
-        );
+        out.extend_from_slice(format!("{} - ", self.source).as_bytes());
+        // The user name field is space-separated: escape spaces too.
+        if self.remote_user.is_empty() {
+            out.push(b'-');
+        } else {
+            for &b in &self.remote_user {
+                if b.is_ascii_graphic() && b != b'"' && b != b'\\' && b != b'[' {
+                    out.push(b);
+                } else {
+                    out.extend_from_slice(format!("\\x{b:02X}").as_bytes());
+                }
+            }
+        }
+        let line = format!(" [{d}/{month}/{y}:{} +0000] \"", &rfc[11..19]);
         out.extend_from_slice(line.as_bytes());
         push_escaped(out, &self.request_line);
         out.extend_from_slice(format!("\" {} 0 \"", self.status).as_bytes());
@@ -439,6 +494,37 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].user_agent, b"a");
         assert_eq!(r[1].request_line, b"GET /unfinished HTTP/1.1");
+    }
+
+    #[test]
+    fn basic_credentials_name_the_user() {
+        assert_eq!(basic_user(b"Basic YWxpY2U6c2VjcmV0"), b"alice");
+        assert_eq!(basic_user(b"basic cm9vdDo="), b"root");
+        assert!(basic_user(b"Bearer abc").is_empty());
+        assert!(basic_user(b"Basic !!!").is_empty());
+        let (c, s) = (ip("198.51.100.7"), ip("192.0.2.1"));
+        let mut x = HttpExtractor::default();
+        let head = b"GET /admin/ HTTP/1.1\r\nAuthorization: Basic YWRtaW46YWRtaW4=\r\n\r\n";
+        x.segment(t(0), c, 1, s, 80, 0, false, head);
+        x.segment(
+            t(1),
+            s,
+            80,
+            c,
+            1,
+            0,
+            false,
+            b"HTTP/1.1 401 Unauthorized\r\n",
+        );
+        let r = x.finish();
+        let mut line = Vec::new();
+        r[0].write_combined(&mut line);
+        let line = String::from_utf8(line).unwrap();
+        assert!(
+            line.starts_with("198.51.100.7 - admin [25/Nov/2025"),
+            "{line}"
+        );
+        assert!(line.contains("\" 401 0 "), "{line}");
     }
 
     #[test]
