@@ -31,12 +31,33 @@ fn addr(prefix: &str, n: usize) -> String {
 
 /// One combined-log line.
 fn combined(ip: &str, n: usize, request: &str, status: u16, referer: &str, ua: &str) -> String {
-    let request = request.replace('\\', "\\\\").replace('"', "\\\"");
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let (request, referer, ua) = (esc(request), esc(referer), esc(ua));
     format!(
         "{ip} - - [25/Nov/2026:10:{:02}:{:02} +0000] \"{request} HTTP/1.1\" {status} 153 \"{referer}\" \"{ua}\"\n",
         (n / 60) % 60,
         n % 60
     )
+}
+
+/// Splits a probe line `METHOD TARGET[<TAB>ua=USER-AGENT][<TAB>referer=REFERER]` into
+/// (request, user agent, referer); the user agent defaults to `Mozilla/5.0`.
+fn probe_fields(line: &str, n: usize) -> (&str, &str, &str) {
+    let mut parts = line.split('\t');
+    let req = parts.next().unwrap_or_default();
+    let (mut ua, mut referer) = ("Mozilla/5.0", "-");
+    for field in parts {
+        if let Some(v) = field.strip_prefix("ua=") {
+            ua = v;
+        } else if let Some(v) = field.strip_prefix("referer=") {
+            referer = v;
+        } else {
+            panic!(
+                "real_probes.txt probe {n} (`{line}`): field `{field}` is neither ua= nor referer="
+            );
+        }
+    }
+    (req, ua, referer)
 }
 
 #[test]
@@ -47,7 +68,7 @@ fn every_probe_shape_gets_a_signature() {
     let unmatched_text = fixture("real_probes_unmatched.txt");
     let mut expected_unmatched = BTreeSet::new();
     for (i, l) in lines(&unmatched_text).into_iter().enumerate() {
-        let (req, reason) = l.split_once('\t').unwrap_or_else(|| {
+        let (req, reason) = l.rsplit_once('\t').unwrap_or_else(|| {
             panic!(
                 "real_probes_unmatched.txt line {}: no tab before the reason",
                 i + 1
@@ -66,10 +87,11 @@ fn every_probe_shape_gets_a_signature() {
 
     let mut log = String::new();
     let mut by_ip = HashMap::new();
-    for (n, req) in probes.iter().enumerate() {
+    for (n, line) in probes.iter().enumerate() {
         let ip = addr("198.51", n + 1);
-        log.push_str(&combined(&ip, n, req, 404, "-", "Mozilla/5.0"));
-        by_ip.insert(ip, *req);
+        let (req, ua, referer) = probe_fields(line, n + 1);
+        log.push_str(&combined(&ip, n, req, 404, referer, ua));
+        by_ip.insert(ip, *line);
     }
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "probes.log", log.as_bytes());
