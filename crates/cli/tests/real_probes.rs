@@ -1,6 +1,7 @@
 //! The signature pack against probe shapes seen on internet-facing servers, and against
 //! ordinary site traffic: every probe is recognised (or listed as expected unmatched with
-//! a reason), and no ordinary request answered 200 leads to a watch or block decision.
+//! a reason), no ordinary request answered 200 leads to a watch or block decision, and none
+//! matches an exploit signature.
 
 mod common;
 
@@ -185,5 +186,53 @@ fn ordinary_traffic_answered_200_is_never_watched() {
     assert!(
         one_visitor.is_empty(),
         "a visitor making all the ordinary requests is watched or blocked: {one_visitor:#?}"
+    );
+}
+
+#[test]
+fn ordinary_requests_carry_no_exploit_signature() {
+    let out = scantriage()
+        .args(["rules", "list", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "rules list failed");
+    let exploit: BTreeSet<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["category"] == "exploit")
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(exploit.len() > 100, "only {} exploit rules", exploit.len());
+
+    let reqs = benign();
+    let mut log = String::new();
+    let mut by_ip = HashMap::new();
+    for (n, (req, referer)) in reqs.iter().enumerate() {
+        let ip = addr("203.0", n + 1);
+        log.push_str(&combined(&ip, n, req, 200, referer, BROWSER));
+        by_ip.insert(ip, req.clone());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "benign.log", log.as_bytes());
+    let (sources, _, code, stderr) = analyze_json(&["--no-store", &path]);
+    assert_eq!(code, 0, "analyze failed: {stderr}");
+    let mut hits: Vec<String> = sources
+        .values()
+        .filter_map(|s| {
+            let sigs: Vec<&str> = s["signatures"]
+                .as_array()?
+                .iter()
+                .filter_map(|v| v.as_str())
+                .filter(|id| exploit.contains(*id))
+                .collect();
+            let ip = s["ip"].as_str()?;
+            (!sigs.is_empty()).then(|| format!("{}: {sigs:?}", by_ip[ip]))
+        })
+        .collect();
+    hits.sort();
+    assert!(
+        hits.is_empty(),
+        "ordinary requests matched exploit signatures: {hits:#?}"
     );
 }
