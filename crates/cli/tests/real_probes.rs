@@ -1,6 +1,7 @@
 //! The signature pack against probe shapes seen on internet-facing servers, and against
 //! ordinary site traffic: every probe is recognised (or listed as expected unmatched with
-//! a reason), and no ordinary request answered 200 leads to a watch or block decision.
+//! a reason), no ordinary request answered 200 leads to a watch or block decision, and none
+//! matches an exploit signature.
 
 mod common;
 
@@ -31,12 +32,33 @@ fn addr(prefix: &str, n: usize) -> String {
 
 /// One combined-log line.
 fn combined(ip: &str, n: usize, request: &str, status: u16, referer: &str, ua: &str) -> String {
-    let request = request.replace('\\', "\\\\").replace('"', "\\\"");
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let (request, referer, ua) = (esc(request), esc(referer), esc(ua));
     format!(
         "{ip} - - [25/Nov/2026:10:{:02}:{:02} +0000] \"{request} HTTP/1.1\" {status} 153 \"{referer}\" \"{ua}\"\n",
         (n / 60) % 60,
         n % 60
     )
+}
+
+/// Splits a probe line `METHOD TARGET[<TAB>ua=USER-AGENT][<TAB>referer=REFERER]` into
+/// (request, user agent, referer); the user agent defaults to `Mozilla/5.0`.
+fn probe_fields(line: &str, n: usize) -> (&str, &str, &str) {
+    let mut parts = line.split('\t');
+    let req = parts.next().unwrap_or_default();
+    let (mut ua, mut referer) = ("Mozilla/5.0", "-");
+    for field in parts {
+        if let Some(v) = field.strip_prefix("ua=") {
+            ua = v;
+        } else if let Some(v) = field.strip_prefix("referer=") {
+            referer = v;
+        } else {
+            panic!(
+                "real_probes.txt probe {n} (`{line}`): field `{field}` is neither ua= nor referer="
+            );
+        }
+    }
+    (req, ua, referer)
 }
 
 #[test]
@@ -47,7 +69,7 @@ fn every_probe_shape_gets_a_signature() {
     let unmatched_text = fixture("real_probes_unmatched.txt");
     let mut expected_unmatched = BTreeSet::new();
     for (i, l) in lines(&unmatched_text).into_iter().enumerate() {
-        let (req, reason) = l.split_once('\t').unwrap_or_else(|| {
+        let (req, reason) = l.rsplit_once('\t').unwrap_or_else(|| {
             panic!(
                 "real_probes_unmatched.txt line {}: no tab before the reason",
                 i + 1
@@ -66,10 +88,11 @@ fn every_probe_shape_gets_a_signature() {
 
     let mut log = String::new();
     let mut by_ip = HashMap::new();
-    for (n, req) in probes.iter().enumerate() {
+    for (n, line) in probes.iter().enumerate() {
         let ip = addr("198.51", n + 1);
-        log.push_str(&combined(&ip, n, req, 404, "-", "Mozilla/5.0"));
-        by_ip.insert(ip, *req);
+        let (req, ua, referer) = probe_fields(line, n + 1);
+        log.push_str(&combined(&ip, n, req, 404, referer, ua));
+        by_ip.insert(ip, *line);
     }
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "probes.log", log.as_bytes());
@@ -163,5 +186,53 @@ fn ordinary_traffic_answered_200_is_never_watched() {
     assert!(
         one_visitor.is_empty(),
         "a visitor making all the ordinary requests is watched or blocked: {one_visitor:#?}"
+    );
+}
+
+#[test]
+fn ordinary_requests_carry_no_exploit_signature() {
+    let out = scantriage()
+        .args(["rules", "list", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "rules list failed");
+    let exploit: BTreeSet<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["category"] == "exploit")
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(exploit.len() > 100, "only {} exploit rules", exploit.len());
+
+    let reqs = benign();
+    let mut log = String::new();
+    let mut by_ip = HashMap::new();
+    for (n, (req, referer)) in reqs.iter().enumerate() {
+        let ip = addr("203.0", n + 1);
+        log.push_str(&combined(&ip, n, req, 200, referer, BROWSER));
+        by_ip.insert(ip, req.clone());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "benign.log", log.as_bytes());
+    let (sources, _, code, stderr) = analyze_json(&["--no-store", &path]);
+    assert_eq!(code, 0, "analyze failed: {stderr}");
+    let mut hits: Vec<String> = sources
+        .values()
+        .filter_map(|s| {
+            let sigs: Vec<&str> = s["signatures"]
+                .as_array()?
+                .iter()
+                .filter_map(|v| v.as_str())
+                .filter(|id| exploit.contains(*id))
+                .collect();
+            let ip = s["ip"].as_str()?;
+            (!sigs.is_empty()).then(|| format!("{}: {sigs:?}", by_ip[ip]))
+        })
+        .collect();
+    hits.sort();
+    assert!(
+        hits.is_empty(),
+        "ordinary requests matched exploit signatures: {hits:#?}"
     );
 }

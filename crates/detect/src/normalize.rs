@@ -42,10 +42,33 @@ fn fold_overlong(out: &mut Vec<u8>) {
     }
 }
 
-fn decode_once(input: &[u8], plus_from: usize, out: &mut Vec<u8>) {
+/// One decoding pass. With `log_escapes`, the escapes access logs write for bytes they
+/// will not print as they are (nginx `\x5C` and `\x22`, Apache `\\` and `\"`) are undone
+/// too, so that a backslash or quote the client sent reads the same from every log.
+fn decode_once(input: &[u8], plus_from: usize, log_escapes: bool, out: &mut Vec<u8>) {
     let mut i = 0;
     while i < input.len() {
         let b = input[i];
+        if log_escapes && b == b'\\' && i + 1 < input.len() {
+            match input[i + 1] {
+                b'x' | b'X' if i + 3 < input.len() => {
+                    if let (Some(h), Some(l)) = (hex(input[i + 2]), hex(input[i + 3])) {
+                        out.push((h << 4 | l).to_ascii_lowercase());
+                        if out.len() >= 2 && out[out.len() - 1] >= 0x80 {
+                            fold_overlong(out);
+                        }
+                        i += 4;
+                        continue;
+                    }
+                }
+                b'\\' | b'"' => {
+                    out.push(input[i + 1]);
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            }
+        }
         if b == b'%' && i + 2 < input.len() {
             if let (Some(h), Some(l)) = (hex(input[i + 1]), hex(input[i + 2])) {
                 out.push((h << 4 | l).to_ascii_lowercase());
@@ -79,21 +102,21 @@ fn decode_once(input: &[u8], plus_from: usize, out: &mut Vec<u8>) {
     }
 }
 
-/// Percent-decodes `input` repeatedly (up to [`MAX_DECODE_PASSES`]) into `out`, lowercased;
+/// Undoes access-log escapes (`\x5C`, `\\`, `\"`) once and percent-decodes `input` repeatedly (up to [`MAX_DECODE_PASSES`]) into `out`, lowercased;
 /// `+` from byte `plus_from` on becomes a space. Returns how many passes changed something.
 pub fn decode_into(input: &[u8], plus_from: usize, out: &mut Vec<u8>, tmp: &mut Vec<u8>) -> u32 {
     out.clear();
     let plus = plus_from < input.len() && memchr::memchr(b'+', &input[plus_from..]).is_some();
-    if !plus && memchr::memchr(b'%', input).is_none() {
+    if !plus && memchr::memchr2(b'%', b'\\', input).is_none() {
         out.extend_from_slice(input);
         out.make_ascii_lowercase();
         return 0;
     }
-    decode_once(input, plus_from, out);
+    decode_once(input, plus_from, true, out);
     let mut passes = u32::from(out.len() != input.len());
     while passes < MAX_DECODE_PASSES && has_escape(out) {
         tmp.clear();
-        decode_once(out, usize::MAX, tmp);
+        decode_once(out, usize::MAX, false, tmp);
         std::mem::swap(out, tmp);
         passes += 1;
     }
@@ -189,6 +212,25 @@ mod tests {
         assert_eq!(dec("%", 0).0, "%");
         assert_eq!(dec("%4", 0).0, "%4");
         assert_eq!(dec("%41", 0).0, "a");
+    }
+
+    #[test]
+    fn log_escapes_are_undone_once() {
+        // nginx writes a backslash as \x5C and a quote as \x22; Apache as \\ and \".
+        assert_eq!(
+            dec(r"/index.php?s=index/think\x5Crequest/input", usize::MAX).0,
+            r"/index.php?s=index/think\request/input"
+        );
+        assert_eq!(dec(r"/?q=\x22%3E", usize::MAX).0, "/?q=\">");
+        assert_eq!(dec(r#"/a\\b\"c"#, usize::MAX).0, r#"/a\b"c"#);
+        assert_eq!(
+            dec(r"/..\x5C..\x5Cwin.ini", usize::MAX).0,
+            r"/..\..\win.ini"
+        );
+        // A lone backslash, or one not followed by a log escape, stays.
+        assert_eq!(dec(r"/a\b\x4", usize::MAX).0, r"/a\b\x4");
+        // Only once: a percent-encoded escape is not a log escape.
+        assert_eq!(dec("/%5Cx41", usize::MAX).0, r"/\x41");
     }
 
     #[test]

@@ -165,3 +165,37 @@ fn proxy_form_targets_match_on_their_path() {
     };
     assert_eq!(ids(&rs, &example_request(&ex)), vec!["citrix-smb"]);
 }
+
+#[test]
+fn log_escaped_backslashes_and_quotes_match_like_the_bytes_they_stand_for() {
+    let (rs, errs) = RuleSet::load(&[], &Vocabulary::default());
+    assert!(errs.is_empty(), "rule errors: {errs:#?}");
+    // nginx logs a backslash as \x5C and a quote as \x22; Apache as \\ and \".
+    for (logged, want) in [
+        (
+            r"GET /index.php?s=index/think\x5Crequest/input&filter[]=system&data=pwd HTTP/1.1",
+            "thinkphp-request-filter-rce",
+        ),
+        (
+            r"GET /index.php?s=index/think\\request/input&filter[]=system&data=pwd HTTP/1.1",
+            "thinkphp-request-filter-rce",
+        ),
+        (
+            r"GET /search?q=x\x22onmouseover=\x22alert(1) HTTP/1.1",
+            "xss-event-handler",
+        ),
+        (
+            r#"GET /search?q=x\"onmouseover=\"alert(1) HTTP/1.1"#,
+            "xss-event-handler",
+        ),
+    ] {
+        let ex = Example {
+            request: logged.into(),
+            user_agent: String::new(),
+            referer: String::new(),
+            status: 404,
+        };
+        let got = ids(&rs, &example_request(&ex));
+        assert!(got.iter().any(|i| i == want), "{logged}: {got:?}");
+    }
+}
