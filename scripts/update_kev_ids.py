@@ -85,6 +85,24 @@ NOT_HTTP = {
     "CVE-2023-28771",  # Zyxel IKE
     "CVE-2022-40139",  # Trend Micro Apex One rollback (agent)
     "CVE-2025-32433",  # Erlang/OTP SSH
+    "CVE-2024-23113",  # FortiOS fgfmd (541)
+    "CVE-2019-6693",  # FortiOS hard-coded configuration key
+    "CVE-2016-6366", "CVE-2016-6367",  # Cisco ASA SNMP, CLI
+    "CVE-2020-3153", "CVE-2020-3433",  # Cisco AnyConnect client, local
+    "CVE-2022-24706",  # CouchDB Erlang distribution (4369)
+    "CVE-2016-8735",  # Tomcat JMX listener
+    "CVE-2020-14644", "CVE-2020-2883", "CVE-2023-21839", "CVE-2020-2551",  # WebLogic T3/IIOP
+    "CVE-2024-38812", "CVE-2024-38813",  # vCenter DCERPC, local privilege escalation
+    "CVE-2022-22960",  # VMware local privilege escalation
+    "CVE-2022-26143",  # Mitel TP-240 UDP 10074
+    "CVE-2024-40891",  # Zyxel CPE telnet
+    "CVE-2025-21590",  # Junos local shell
+    "CVE-2022-41352", "CVE-2024-45519",  # Zimbra: mail attachment, postjournal SMTP
+    # Cross-site scripting delivered in e-mail, not in requests to the server.
+    "CVE-2020-35730", "CVE-2023-5631", "CVE-2024-37383", "CVE-2024-42009",
+    "CVE-2020-13965", "CVE-2023-43770",  # Roundcube
+    "CVE-2018-6882", "CVE-2022-24682", "CVE-2024-27443",  # Zimbra
+    "CVE-2024-11182",  # MDaemon
 }
 
 WEB_RE = [re.compile(p, re.I) for p in WEB]
