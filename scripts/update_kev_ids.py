@@ -92,6 +92,7 @@ NOT_HTTP = {
     "CVE-2022-24706",  # CouchDB Erlang distribution (4369)
     "CVE-2016-8735",  # Tomcat JMX listener
     "CVE-2020-14644", "CVE-2020-2883", "CVE-2023-21839", "CVE-2020-2551",  # WebLogic T3/IIOP
+    "CVE-2018-2628",  # WebLogic T3
     "CVE-2024-38812", "CVE-2024-38813",  # vCenter DCERPC, local privilege escalation
     "CVE-2022-22960",  # VMware local privilege escalation
     "CVE-2022-26143",  # Mitel TP-240 UDP 10074

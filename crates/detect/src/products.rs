@@ -110,6 +110,8 @@ pub static PRODUCTS: &[(&str, &[&str])] = &[
     ("mitel-micollab", &["micollab", "mivoice"]),
     ("aspera-faspex", &["faspex"]),
     ("rejetto-hfs", &["hfs"]),
+    ("kemp-loadmaster", &["loadmaster"]),
+    ("servicenow", &[]),
     ("router", &[]),
     ("cgi", &["cgi-bin"]),
     ("git", &[]),
