@@ -402,3 +402,45 @@ fn probed_cves_are_flagged_known_exploited_without_any_import() {
         .unwrap();
     assert!(!line.contains("known exploited"), "{line}");
 }
+
+/// `rules coverage` counts the shipped KEV list's web-exposed entries that signatures
+/// name; the pack covers at least half of those added since 2022, and the listed
+/// missing entries are exactly the uncovered ones.
+#[test]
+fn rules_coverage_counts_web_exposed_kev_entries() {
+    let out = scantriage()
+        .args(["rules", "coverage", "--since", "2022", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let web = c["web"].as_u64().unwrap();
+    let covered = c["covered"].as_u64().unwrap();
+    assert!(web > 300, "{web} web-exposed entries since 2022");
+    assert!(covered * 2 >= web, "{covered} of {web} covered");
+    assert_eq!(c["missing"].as_array().unwrap().len() as u64, web - covered);
+    // Entries the pack names: Citrix Bleed and the GoAnywhere license servlet.
+    let sigs = &c["signatures"];
+    assert!(sigs["CVE-2023-4966"].is_array(), "{sigs}");
+    assert!(sigs["CVE-2023-0669"][0] == "goanywhere-license-deserialization");
+    let years: Vec<&str> = c["by_year"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|y| y["year"].as_str().unwrap())
+        .collect();
+    assert_eq!(years.first(), Some(&"2022"), "{years:?}");
+    assert!(years.windows(2).all(|w| w[0] < w[1]), "{years:?}");
+
+    let table = scantriage()
+        .args(["rules", "coverage", "--missing"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.starts_with("KEV catalog "), "{text}");
+    assert!(text.contains("NOT COVERED ("), "{text}");
+}
