@@ -444,3 +444,80 @@ fn rules_coverage_counts_web_exposed_kev_entries() {
     assert!(text.starts_with("KEV catalog "), "{text}");
     assert!(text.contains("NOT COVERED ("), "{text}");
 }
+
+/// A catalog imported into the store flags CVEs the shipped list does not hold yet (a
+/// local rule names a CVE id from the future).
+#[test]
+fn an_imported_kev_catalog_extends_the_shipped_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db").display().to_string();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("local.toml"),
+        r#"[[rule]]
+id = "future-appliance-rce"
+name = "Future appliance RCE"
+description = "A probe for an entry newer than the shipped list."
+targets = ["generic"]
+cves = ["CVE-2099-4242"]
+category = "exploit"
+severity = "critical"
+path = { contains = ["/future-appliance/rce"] }
+[[rule.examples.match]]
+request = "GET /future-appliance/rce HTTP/1.1"
+[[rule.examples.no_match]]
+request = "GET / HTTP/1.1"
+"#,
+    )
+    .unwrap();
+    let kev = dir.path().join("kev.json");
+    std::fs::write(
+        &kev,
+        r#"{"title":"CISA Catalog of Known Exploited Vulnerabilities","catalogVersion":"2099.01.01",
+"dateReleased":"2099-01-01T00:00:00Z","count":1,"vulnerabilities":[{"cveID":"CVE-2099-4242",
+"vendorProject":"Future","product":"Appliance","vulnerabilityName":"Future Appliance RCE",
+"dateAdded":"2099-01-01","shortDescription":"x","requiredAction":"x","dueDate":"2099-01-22",
+"knownRansomwareCampaignUse":"Unknown","notes":"","cwes":[]}]}"#,
+    )
+    .unwrap();
+    let cfg = config(
+        dir.path(),
+        "dpkg-status-fixed",
+        &format!("[rules]\ndirs = [\"{}\"]\n", rules.display()),
+    );
+    // A new log per run: the store remembers how far each input was read.
+    let analyse = |n: u8| {
+        let log = dir.path().join(format!("access-{n}.log"));
+        std::fs::write(
+            &log,
+            format!("203.0.113.{n} - - [03/Nov/2025:00:00:0{n} +0100] \"GET /future-appliance/rce HTTP/1.1\" 404 0 \"-\" \"curl/8\"\n"),
+        )
+        .unwrap();
+        let out = scantriage()
+            .args(["analyze", "--config", &cfg, "--db", &db, "--no-progress"])
+            .args(["--output", "json"])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        let probed = last["summary"]["cves_probed"].as_array().unwrap().clone();
+        probed
+            .into_iter()
+            .find(|c| c["cve"] == "CVE-2099-4242")
+            .unwrap_or_else(|| panic!("the local rule's CVE is not listed: {text}"))
+    };
+    assert_eq!(analyse(1)["known_exploited"], false);
+    scantriage()
+        .args(["vulndb", "import", "--db", &db])
+        .arg(&kev)
+        .assert()
+        .success();
+    assert_eq!(analyse(2)["known_exploited"], true);
+}
