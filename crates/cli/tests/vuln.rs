@@ -391,6 +391,12 @@ fn probed_cves_are_flagged_known_exploited_without_any_import() {
     assert_eq!(pma["known_exploited"], false, "{pma}");
 
     let table = run("table");
+    let kev = probed
+        .iter()
+        .filter(|c| c["known_exploited"] == true)
+        .count();
+    let header = format!("CVES PROBED ({}, {kev} known exploited;", probed.len());
+    assert!(table.contains(&header), "{header} not in {table}");
     let line = table
         .lines()
         .find(|l| l.contains("CVE-2021-44228"))

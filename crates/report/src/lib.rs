@@ -656,8 +656,13 @@ pub fn write_terminal(
     if !summary.cves_probed.is_empty() {
         writeln!(
             w,
-            "\nCVES PROBED ({}; affected ones first)",
-            summary.cves_probed.len()
+            "\nCVES PROBED ({}, {} known exploited; affected ones first)",
+            summary.cves_probed.len(),
+            summary
+                .cves_probed
+                .iter()
+                .filter(|c| c.known_exploited)
+                .count()
         )?;
         for c in summary.cves_probed.iter().take(limits.campaigns) {
             let state = if c.affected {
