@@ -1242,7 +1242,8 @@ fn run_sources(
     });
     campaigns.truncate(50);
 
-    // The CVEs sources are probing for, and whether this server is affected by each.
+    // The CVEs sources are probing for, whether this server is affected by each, and
+    // whether each is known exploited (shipped KEV list, or the catalog in the store).
     #[derive(Default)]
     struct CveAcc<'r> {
         sources: HashSet<IpAddr>,
@@ -1275,7 +1276,8 @@ fn run_sources(
                 product: hit.map(|m| m.product.clone()),
                 installed: hit.map(|m| m.installed.clone()),
                 fixed: hit.and_then(|m| m.fixed.clone()),
-                known_exploited: hit.is_some_and(|m| m.known_exploited),
+                known_exploited: hit.is_some_and(|m| m.known_exploited)
+                    || scantriage_vuln::kev::is_known_exploited(cve),
             }
         })
         .collect();

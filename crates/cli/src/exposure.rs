@@ -85,7 +85,8 @@ pub fn rows(installed: &[scantriage_vuln::Installed], db: &VulnDb) -> Result<Vec
                         summary: a.summary.clone(),
                     });
                 row.advisories.push(a.advisory.clone());
-                row.known_exploited |= a.known_exploited;
+                row.known_exploited |=
+                    a.known_exploited || scantriage_vuln::kev::is_known_exploited(&cve);
                 if row.fixed.is_none() {
                     row.fixed = a.fixed.clone();
                 }

@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod asn;
 pub mod config;
+pub mod coverage;
 pub mod enforce_cmd;
 pub mod exposure;
 pub mod follow;

@@ -147,6 +147,20 @@ enum RulesCommand {
     },
     /// Run every signature's examples; exit 1 if any fails.
     Test(CommonArgs),
+    /// How many web-exposed CVEs of the shipped CISA KEV list the signatures cover.
+    Coverage {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Count only entries added in or after this year (e.g. 2022).
+        #[arg(long)]
+        since: Option<String>,
+        /// Also list the entries no signature covers.
+        #[arg(long)]
+        missing: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
     /// Check a drafted signature (it loads, its examples pass) and move it into the
     /// local rule directory (`--to`, else the first of the config's `rules.dirs`).
     Accept {
@@ -411,6 +425,30 @@ fn cmd_rules(c: RulesCommand) -> Result<(), Exit> {
                 r.map_err(failure)?;
             }
             w.flush().map_err(failure)?;
+            Ok(())
+        }
+        RulesCommand::Coverage {
+            common,
+            since,
+            missing,
+            output,
+        } => {
+            let cfg = load_config(&common)?;
+            let rules = load_rules(&cfg, common.strict)?;
+            let c = scantriage_cli::coverage::coverage(
+                &rules,
+                scantriage_vuln::kev::KevList::embedded(),
+                since.as_deref(),
+            );
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            match output {
+                OutputFormat::Json => serde_json::to_writer(&mut w, &c)
+                    .map_err(std::io::Error::other)
+                    .and_then(|()| writeln!(w)),
+                OutputFormat::Table => scantriage_cli::coverage::write_table(&mut w, &c, missing),
+            }
+            .and_then(|()| w.flush())
+            .map_err(failure)?;
             Ok(())
         }
         RulesCommand::Accept { draft, to, common } => {

@@ -123,8 +123,9 @@ pub fn installed(cfg: &Config, db: &VulnDb) -> Result<(Vec<Installed>, Option<Di
     ))
 }
 
-/// What `analyze` needs, computed once at startup: adds the saved discovery's products
-/// to `cfg.inventory` (so relevance sees them) and returns, per signature, the CVE that
+/// What `analyze` needs, computed once at startup: registers the store's KEV catalog,
+/// adds the saved discovery's products to `cfg.inventory` (so relevance sees them) and
+/// returns, per signature, the CVE that
 /// affects an installed version. An empty map when the store holds no advisories.
 pub fn prepare(
     cfg: &mut Config,
@@ -132,6 +133,8 @@ pub fn prepare(
     db_path: &Path,
 ) -> Result<HashMap<SignatureIndex, VulnMatch>> {
     let db = open(db_path)?;
+    // A catalog imported into the store flags the CVEs added since the shipped list.
+    scantriage_vuln::kev::register_imported(db.kev_ids()?);
     let (installed, saved) = installed(cfg, &db)?;
     if let Some(d) = &saved {
         scantriage_vuln::extend_inventory(&mut cfg.inventory, &cfg.vocab, &d.products);

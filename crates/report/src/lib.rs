@@ -680,8 +680,13 @@ pub fn write_terminal(
     if !summary.cves_probed.is_empty() {
         writeln!(
             w,
-            "\nCVES PROBED ({}; affected ones first)",
-            summary.cves_probed.len()
+            "\nCVES PROBED ({}, {} known exploited; affected ones first)",
+            summary.cves_probed.len(),
+            summary
+                .cves_probed
+                .iter()
+                .filter(|c| c.known_exploited)
+                .count()
         )?;
         for c in summary.cves_probed.iter().take(limits.campaigns) {
             let state = if c.affected {
@@ -700,6 +705,8 @@ pub fn write_terminal(
                         ""
                     }
                 )
+            } else if c.known_exploited {
+                "not affected (or not in the advisory database); known exploited".to_string()
             } else {
                 "not affected (or not in the advisory database)".to_string()
             };

@@ -508,6 +508,19 @@ impl VulnDb {
             .map_err(sql(&self.path, "look up KEV"))
     }
 
+    /// The CVE ids of the imported KEV catalog (empty when none was imported).
+    pub fn kev_ids(&self) -> Result<std::collections::HashSet<String>, VulnError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT cve FROM vuln_kev")
+            .map_err(sql(&self.path, "read KEV"))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql(&self.path, "read KEV"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(sql(&self.path, "read KEV"))
+    }
+
     /// Advisory ids that cover a CVE.
     pub fn advisories_for_cve(&self, cve: &str) -> Result<Vec<String>, VulnError> {
         let e = sql(&self.path, "look up a CVE");

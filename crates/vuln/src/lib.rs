@@ -22,6 +22,7 @@
 pub mod advisory;
 mod db;
 pub mod discover;
+pub mod kev;
 mod packages;
 pub mod update;
 pub mod version;
