@@ -273,7 +273,11 @@ impl Policy {
                     example(Class::Login)
                 ),
             );
-        } else if l.attempts > 0 {
+        } else if l.peak_scripted >= 2 || l.attempts >= c.login_fast_attempts.div_ceil(2).max(1) {
+            // Below the thresholds, a person at a login form (it sends a Referer) who
+            // signs in, or mistypes a few times, is no concern; nor is one scripted POST
+            // (a pingback to xmlrpc.php, an app signing in once). Repeated scripted
+            // attempts, or half the fast threshold, are worth a look.
             acc.watch(format!(
                 "{} login attempt(s), below the brute-force thresholds{}",
                 l.attempts,

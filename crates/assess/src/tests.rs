@@ -158,7 +158,12 @@ fn policy_blocks_brute_force_fast_and_slow_but_not_a_few_logins() {
     let pol = Policy::new(cfg.clone());
     let ip = "198.51.100.1".parse().unwrap();
     let inputs = vec!["access.log".to_string()];
+    // A person signing in through the form (it sends a Referer), mistyping twice: no
+    // concern. One scripted POST (a pingback, an app signing in once): none either.
+    // Two scripted ones are worth a look.
     let mut few = Profile::new(Timestamp::from_unix_secs(0));
+    let mut one_scripted = Profile::new(Timestamp::from_unix_secs(0));
+    let mut two_scripted = Profile::new(Timestamp::from_unix_secs(0));
     for t in 0..3 {
         observe(
             &mut few,
@@ -170,7 +175,34 @@ fn policy_blocks_brute_force_fast_and_slow_but_not_a_few_logins() {
     }
     assert_eq!(
         pol.decide(ip, &few, &rs, &inputs, 0).kind,
-        DecisionKind::Watch
+        DecisionKind::Ignore
+    );
+    for t in 0..2 {
+        let p = if t == 0 {
+            &mut one_scripted
+        } else {
+            &mut two_scripted
+        };
+        observe_with(p, &cfg, 0, Verdict::Relevant, Category::Bruteforce, true);
+    }
+    observe_with(
+        &mut two_scripted,
+        &cfg,
+        3600,
+        Verdict::Relevant,
+        Category::Bruteforce,
+        true,
+    );
+    assert_eq!(
+        pol.decide(ip, &one_scripted, &rs, &inputs, 0).kind,
+        DecisionKind::Ignore
+    );
+    let o = pol.decide(ip, &two_scripted, &rs, &inputs, 0);
+    assert_eq!(o.kind, DecisionKind::Watch, "{:?}", o.reasons);
+    assert!(
+        o.reasons[0].contains("below the brute-force"),
+        "{:?}",
+        o.reasons
     );
     let mut fast = Profile::new(Timestamp::from_unix_secs(0));
     for t in 0..12 {
@@ -420,5 +452,51 @@ fn policy_blocks_port_scans_and_ssh_brute_force_with_checkable_reasons() {
     assert_eq!(
         allow.decide(ip, &p, &rs, &inputs, 0).kind,
         DecisionKind::Ignore
+    );
+}
+
+#[test]
+fn informational_looks_with_a_referer_or_from_a_crawler_are_ordinary() {
+    let text = "[[rule]]\nid = \"rc\"\nname = \"rc\"\ntargets = [\"roundcube\"]\ncategory = \"recon\"\nseverity = \"info\"\nuri = { contains = [\"/roundcube\"] }\n[[rule.examples.match]]\nrequest = \"GET /roundcube/\"\n[[rule.examples.no_match]]\nrequest = \"GET /\"\n"
+        .to_string()
+        + &rule("trav", "\"generic\"", "exploit", "../")
+        + "[[rule]]\nid = \"mon\"\nname = \"mon\"\ntargets = [\"generic\"]\ncategory = \"crawler\"\nseverity = \"info\"\nuser_agent = { contains = [\"uptimerobot\"] }\n[[rule.examples.match]]\nrequest = \"GET /\"\nuser_agent = \"UptimeRobot/2.0\"\n[[rule.examples.no_match]]\nrequest = \"GET /\"\n";
+    let (sigs, errs) = parse_rule_file("t.toml", &text, &Vocabulary::default());
+    assert!(errs.is_empty(), "{errs:?}");
+    let rs = RuleSet::new(sigs);
+    let inv = inventory(true, &["roundcube"]);
+    let assess = |request: &str, user_agent: &str, referer: &str| {
+        let ex = Example {
+            request: request.into(),
+            user_agent: user_agent.into(),
+            referer: referer.into(),
+            status: 200,
+        };
+        let req: HttpRequest<'_> = example_request(&ex);
+        let mut s = Scratch::default();
+        let mut m = Vec::new();
+        rs.matches_into(&req, &mut s, &mut m);
+        Assessor::new(&rs, &inv).assess(&req, &mut m, None).verdict
+    };
+    let inside = "https://mail.example.org/roundcube/?_task=mail";
+    // A scanner's look (no Referer, no crawler) stays a finding.
+    assert_eq!(assess("GET /roundcube/", "", ""), Verdict::Relevant);
+    // A user following a link inside the application, and a monitor.
+    assert_eq!(
+        assess("GET /roundcube/?_task=addressbook", "", inside),
+        Verdict::Benign
+    );
+    assert_eq!(
+        assess("GET /roundcube/", "UptimeRobot/2.0", ""),
+        Verdict::Benign
+    );
+    // A Referer or a crawler User-Agent never hides an exploit payload.
+    assert_eq!(
+        assess(
+            "GET /roundcube/?f=../../etc/passwd",
+            "UptimeRobot/2.0",
+            inside
+        ),
+        Verdict::Relevant
     );
 }

@@ -265,6 +265,30 @@ impl<'a> Assessor<'a> {
                 !s.is_generic() || matches!(s.category, Category::Crawler | Category::Scanner)
             });
         }
+        // An informational look at a public page of some software (a status file, a
+        // login page, an application's pages) is ordinary when a known crawler makes it
+        // (indexing, monitoring) or when it carries a Referer (a user following a link
+        // inside the application; scanners send none). Such looks never block, so a
+        // forged User-Agent or Referer gains nothing.
+        if matched.len() > 1 || !req.referer.is_empty() {
+            let crawler = matched
+                .iter()
+                .any(|&i| self.rules.get(i).category == Category::Crawler);
+            if crawler || !req.referer.is_empty() {
+                matched.retain(|&i| {
+                    let s = self.rules.get(i);
+                    !(s.category == Category::Recon && s.severity == Severity::Info)
+                });
+                if matched.is_empty() {
+                    return Assessment {
+                        verdict: Verdict::Benign,
+                        category: Category::Recon,
+                        severity: Severity::Info,
+                        why: Why::Ordinary,
+                    };
+                }
+            }
+        }
         let mut best = Assessment {
             verdict: Verdict::Benign,
             category: Category::Crawler,
