@@ -45,7 +45,17 @@ const DOTENV_LEAK: &str = "193.32.162.40"; // GET /.env answered 200
 const TRAVERSAL: &str = "80.94.95.112"; // ../../../../etc/passwd through Nextcloud paths, 200
 const SQLMAP: &str = "2a0e:97c0:3e3:1a::66"; // UNION SELECT and a tautology, 200
 const LOG4SHELL: &str = "141.98.11.9"; // ${jndi:ldap://...} in the User-Agent and a query
-const ATTACKERS: [&str; 5] = [BRUTE_FORCE_WP, DOTENV_LEAK, TRAVERSAL, SQLMAP, LOG4SHELL];
+const SSRF_CONFIG: &str = "185.220.101.33"; // ?url=http://127.0.0.1:6379/, /config.json 200
+const USER_ENUM: &str = "103.145.13.20"; // three REST user listings answered 200
+const ATTACKERS: [&str; 7] = [
+    BRUTE_FORCE_WP,
+    DOTENV_LEAK,
+    TRAVERSAL,
+    SQLMAP,
+    LOG4SHELL,
+    SSRF_CONFIG,
+    USER_ENUM,
+];
 
 /// A log of the corpus.
 fn site(name: &str) -> String {
@@ -93,8 +103,8 @@ fn describe(s: &Value) -> String {
 
 /// Checks one run: the attackers listed are blocked; every other source is ignored,
 /// its verdict is neither urgent nor unknown unless listed in `inventory_check`, and it
-/// is relevant only when listed in `relevant`. Returns the queue (watched sources with an
-/// open verdict, as the terminal report lists them).
+/// is relevant only when listed in `relevant`. Returns the ordinary sources in the queue
+/// (watched with an open verdict, as the terminal report lists them).
 fn check(
     sources: &HashMap<String, Value>,
     blocked: &[&str],
@@ -117,11 +127,11 @@ fn check(
     for (ip, s) in sources {
         let verdict = s["verdict"].as_str().unwrap();
         let decision = s["decision"].as_str().unwrap();
-        if decision == "watch" && matches!(verdict, "unknown" | "relevant" | "urgent") {
-            queue.push(ip.clone());
-        }
         if ATTACKERS.contains(&ip.as_str()) {
             continue;
+        }
+        if decision == "watch" && matches!(verdict, "unknown" | "relevant" | "urgent") {
+            queue.push(ip.clone());
         }
         let ok = match (decision, verdict) {
             ("ignore", "benign" | "noise") => true,
@@ -156,13 +166,20 @@ fn wordpress_blog_with_its_inventory() {
     //   below the brute-force thresholds.
     let queue = check(
         &sources,
-        &[BRUTE_FORCE_WP, DOTENV_LEAK],
+        &[BRUTE_FORCE_WP, DOTENV_LEAK, USER_ENUM],
         &["203.0.113.45", "198.51.100.77"],
         &[],
     );
     assert!(queue.is_empty(), "queue: {queue:?}");
     // Jetpack's signed XML-RPC calls from WordPress.com are no password guessing.
     assert_eq!(sources["192.0.84.33"]["verdict"], "benign");
+    // The admin's block editor (author list, users/me, load-scripts.php): only the one
+    // form login is a finding.
+    assert_eq!(sources["203.0.113.45"]["findings"], 1);
+    assert_eq!(
+        sources["203.0.113.45"]["signatures"],
+        serde_json::json!(["wp-login-bruteforce"])
+    );
     // Googlebot's 404s on the old URLs after the migration, and monitors.
     for ip in [
         "66.249.66.1",
@@ -196,15 +213,23 @@ fn self_hosting_box_with_its_inventory() {
     );
     assert!(queue.is_empty(), "queue: {queue:?}");
     // Monitors polling status.php, the Git forge's views of repository files named like
-    // secrets, the CI runner and the API clients: no finding at all.
+    // secrets, its CI runner and API clients, a sign-in whose return address is encoded
+    // twice plus Element Web's config.json (86.12.40.7, whose one finding is Outlook's
+    // 404 on /Autodiscover/Autodiscover.xml: noise), git-credential-oauth's loopback
+    // redirect (151.49.20.3), a public share's preview with file=/photos/...
+    // (188.165.80.9): no open finding (unknown, relevant, urgent) at all.
     for ip in [
         "76.72.167.90",
         "3.105.190.221",
         "151.49.20.3",
         "34.74.90.64",
         "188.165.7.40",
+        "86.12.40.7",
+        "188.165.80.9",
     ] {
-        assert_eq!(sources[ip]["findings"], 0, "{}", describe(&sources[ip]));
+        let v = &sources[ip]["by_verdict"];
+        let open: u64 = (2..5).map(|i| v[i].as_u64().unwrap()).sum();
+        assert_eq!(open, 0, "{}", describe(&sources[ip]));
     }
 }
 
@@ -213,7 +238,12 @@ fn api_host_and_blog_without_inventory() {
     let sources = analyze(None, &["blog.log", "api.log"]);
     // Without an inventory WordPress is unknown here: the brute force against it is
     // noise (nothing to guess on a site without WordPress), the rest is still blocked.
-    let queue = check(&sources, &[DOTENV_LEAK, SQLMAP, LOG4SHELL], &[], &[]);
+    let queue = check(
+        &sources,
+        &[DOTENV_LEAK, SQLMAP, LOG4SHELL, SSRF_CONFIG],
+        &[],
+        &[],
+    );
     assert!(queue.is_empty(), "queue: {queue:?}");
     // The corporate proxy (hundreds of users, searches for script tags and alert
     // boxes, OAuth callbacks, signed URLs) and the scripted API integrations.
@@ -238,7 +268,7 @@ fn all_sites_without_inventory() {
     let expected = ["109.190.44.2", "203.0.113.45", "24.48.12.200"];
     let queue = check(
         &sources,
-        &[DOTENV_LEAK, TRAVERSAL, SQLMAP, LOG4SHELL],
+        &[DOTENV_LEAK, TRAVERSAL, SQLMAP, LOG4SHELL, SSRF_CONFIG],
         &[],
         &expected,
     );
