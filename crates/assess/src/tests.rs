@@ -500,3 +500,44 @@ fn informational_looks_with_a_referer_or_from_a_crawler_are_ordinary() {
         Verdict::Relevant
     );
 }
+
+#[test]
+fn files_a_store_or_forge_serves_by_name_are_content() {
+    let rs = rules();
+    let inv = inventory(true, &["wordpress"]);
+    // A synced project's .env fetched by its owner, a repository's file in a forge.
+    for r in [
+        "GET /remote.php/dav/files/alice/projects/shop/.env HTTP/1.1",
+        "PUT /remote.php/dav/files/alice/My%20Projects/.env HTTP/1.1",
+        "GET /team/website/src/branch/main/.env HTTP/1.1",
+        "GET /team/website/-/raw/main/.env HTTP/1.1",
+    ] {
+        assert_eq!(verdict(&rs, &inv, r, 200).0, Verdict::Benign, "{r}");
+    }
+    // The server's own file, reached by climbing out of the store, is still a leak.
+    assert_eq!(
+        verdict(
+            &rs,
+            &inv,
+            "GET /remote.php/dav/files/../../../.env HTTP/1.1",
+            200
+        )
+        .0,
+        Verdict::Urgent
+    );
+    assert_eq!(
+        verdict(&rs, &inv, "GET /.env HTTP/1.1", 200).0,
+        Verdict::Urgent
+    );
+    // A payload still counts inside a store.
+    assert_eq!(
+        verdict(
+            &rs,
+            &inv,
+            "GET /remote.php/dav/files/alice/.env?f=../../etc/passwd HTTP/1.1",
+            200
+        )
+        .0,
+        Verdict::Relevant
+    );
+}

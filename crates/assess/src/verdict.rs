@@ -145,6 +145,49 @@ pub struct Assessor<'a> {
     vulnerable: Option<&'a HashMap<SignatureIndex, VulnMatch>>,
 }
 
+/// Where a server hands out files of its users or repositories by name: an authenticated
+/// WebDAV store (Nextcloud, ownCloud) or a Git forge's views of a repository (Gitea,
+/// Forgejo, GitLab). A file there named like a secret or a product's page (a synced
+/// project's `.env` or `.DS_Store`, a repository's `docker-compose.yml`) is content its
+/// owner asked for, not this server's own configuration.
+const CONTENT_PREFIXES: &[&[u8]] = &[
+    b"/remote.php/dav/",
+    b"/remote.php/webdav/",
+    b"/public.php/dav/",
+    b"/public.php/webdav/",
+    b"/api/v1/repos/",
+];
+
+/// Path segments of a Git forge's repository views (see [`CONTENT_PREFIXES`]).
+const CONTENT_SEGMENTS: &[&[u8]] = &[
+    b"/src/branch/",
+    b"/src/commit/",
+    b"/src/tag/",
+    b"/raw/branch/",
+    b"/raw/commit/",
+    b"/raw/tag/",
+    b"/blame/branch/",
+    b"/commits/branch/",
+    b"/-/blob/",
+    b"/-/raw/",
+    b"/-/blame/",
+    b"/-/commits/",
+    b"/-/tree/",
+];
+
+/// Whether the path of `target`, decoded and resolved as the server does (so `..` cannot
+/// fake it), lies in a file store or a forge's repository view.
+fn is_user_content(target: &[u8]) -> bool {
+    let path = &target[..memchr::memchr(b'?', target).unwrap_or(target.len())];
+    let (mut decoded, mut tmp, mut norm) = (Vec::new(), Vec::new(), Vec::new());
+    scantriage_detect::normalize::decode_into(path, usize::MAX, &mut decoded, &mut tmp);
+    scantriage_detect::normalize::normalize_path(&decoded, &mut norm);
+    CONTENT_PREFIXES.iter().any(|p| norm.starts_with(p))
+        || CONTENT_SEGMENTS
+            .iter()
+            .any(|s| memchr::memmem::find(&norm, s).is_some())
+}
+
 fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
@@ -287,6 +330,26 @@ impl<'a> Assessor<'a> {
                         why: Why::Ordinary,
                     };
                 }
+            }
+        }
+        // Files a store or forge serves by name are content, not this server's secrets
+        // or pages: names of things (secret and recon rules) say nothing there, while
+        // payloads (exploits, logins, tool fingerprints) still count.
+        let names_only = |i: &SignatureIndex| {
+            matches!(
+                self.rules.get(*i).category,
+                Category::Secret | Category::Recon
+            )
+        };
+        if matched.iter().any(names_only) && is_user_content(&req.target) {
+            matched.retain(|i| !names_only(i));
+            if matched.is_empty() {
+                return Assessment {
+                    verdict: Verdict::Benign,
+                    category: Category::Recon,
+                    severity: Severity::Info,
+                    why: Why::Ordinary,
+                };
             }
         }
         let mut best = Assessment {

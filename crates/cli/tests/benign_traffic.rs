@@ -217,8 +217,13 @@ fn self_hosting_box_with_its_inventory() {
     // twice plus Element Web's config.json (86.12.40.7, whose one finding is Outlook's
     // 404 on /Autodiscover/Autodiscover.xml: noise), git-credential-oauth's loopback
     // redirect (151.49.20.3), a public share's preview with file=/photos/...
-    // (188.165.80.9): no open finding (unknown, relevant, urgent) at all.
+    // (188.165.80.9), and the Nextcloud clients syncing a project folder (.env,
+    // .git/config, .DS_Store, backup.sql, id_rsa...): no open finding (unknown,
+    // relevant, urgent) at all.
     for ip in [
+        "92.184.100.9",
+        "2a01:cb00:1234:5600:8d2f:1e2a:4b3c:9d01",
+        "78.54.3.210",
         "76.72.167.90",
         "3.105.190.221",
         "151.49.20.3",
