@@ -490,7 +490,8 @@ fn informational_looks_with_a_referer_or_from_a_crawler_are_ordinary() {
         assess("GET /roundcube/", "UptimeRobot/2.0", ""),
         Verdict::Benign
     );
-    // A Referer or a crawler User-Agent never hides an exploit payload.
+    // A Referer or a crawler User-Agent never hides an exploit payload, nor what a
+    // heuristic found.
     assert_eq!(
         assess(
             "GET /roundcube/?f=../../etc/passwd",
@@ -499,6 +500,17 @@ fn informational_looks_with_a_referer_or_from_a_crawler_are_ordinary() {
         ),
         Verdict::Relevant
     );
+    let ex = Example {
+        request: "GET /roundcube/?_task=mail HTTP/1.1".into(),
+        user_agent: String::new(),
+        referer: inside.into(),
+        status: 200,
+    };
+    let req: HttpRequest<'_> = example_request(&ex);
+    let mut m = Vec::new();
+    rs.matches_into(&req, &mut Scratch::default(), &mut m);
+    let a = Assessor::new(&rs, &inv).assess(&req, &mut m, Some("suspicious"));
+    assert_eq!(a.verdict, Verdict::Unknown);
 }
 
 #[test]

@@ -283,21 +283,22 @@ impl<'a> Assessor<'a> {
         matched: &mut Vec<SignatureIndex>,
         suspicion: Option<&'static str>,
     ) -> Assessment {
+        let unmatched = || match suspicion {
+            Some(s) => Assessment {
+                verdict: Verdict::Unknown,
+                category: Category::Recon,
+                severity: Severity::Info,
+                why: Why::Suspicious(s),
+            },
+            None => Assessment {
+                verdict: Verdict::Benign,
+                category: Category::Recon,
+                severity: Severity::Info,
+                why: Why::Ordinary,
+            },
+        };
         if matched.is_empty() {
-            return match suspicion {
-                Some(s) => Assessment {
-                    verdict: Verdict::Unknown,
-                    category: Category::Recon,
-                    severity: Severity::Info,
-                    why: Why::Suspicious(s),
-                },
-                None => Assessment {
-                    verdict: Verdict::Benign,
-                    category: Category::Recon,
-                    severity: Severity::Info,
-                    why: Why::Ordinary,
-                },
-            };
+            return unmatched();
         }
         // Only a product-specific exploit says what a payload is for; a product recon
         // rule on the same request (Shellshock sent to a CGI path) does not.
@@ -323,12 +324,7 @@ impl<'a> Assessor<'a> {
                     !(s.category == Category::Recon && s.severity == Severity::Info)
                 });
                 if matched.is_empty() {
-                    return Assessment {
-                        verdict: Verdict::Benign,
-                        category: Category::Recon,
-                        severity: Severity::Info,
-                        why: Why::Ordinary,
-                    };
+                    return unmatched();
                 }
             }
         }
@@ -344,12 +340,7 @@ impl<'a> Assessor<'a> {
         if matched.iter().any(names_only) && is_user_content(&req.target) {
             matched.retain(|i| !names_only(i));
             if matched.is_empty() {
-                return Assessment {
-                    verdict: Verdict::Benign,
-                    category: Category::Recon,
-                    severity: Severity::Info,
-                    why: Why::Ordinary,
-                };
+                return unmatched();
             }
         }
         let mut best = Assessment {
