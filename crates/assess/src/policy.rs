@@ -62,7 +62,7 @@ impl Default for PolicyConfig {
             login_slow_attempts: 20,
             login_slow_window_secs: 7 * 86_400,
             login_scripted_attempts: 5,
-            login_watch_attempts: 3,
+            login_watch_attempts: 5,
             block_noise_exploits: false,
             escalation_factor: 2,
             max_block_secs: 30 * 86_400,
@@ -277,7 +277,11 @@ impl Policy {
                     example(Class::Login)
                 ),
             );
-        } else if l.attempts >= c.login_watch_attempts.max(1) {
+        } else if l.peak_scripted >= 2 || l.attempts >= c.login_watch_attempts.max(1) {
+            // Below the thresholds, a person at a login form (it sends a Referer) who
+            // signs in, or mistypes a few times, is no concern; nor is one scripted POST
+            // (a pingback to xmlrpc.php, an app signing in once). Repeated scripted
+            // attempts, or `login_watch_attempts` in all, are worth a look.
             acc.watch(format!(
                 "{} login attempt(s), below the brute-force thresholds{}",
                 l.attempts,

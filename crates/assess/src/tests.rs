@@ -158,7 +158,12 @@ fn policy_blocks_brute_force_fast_and_slow_but_not_a_few_logins() {
     let pol = Policy::new(cfg.clone());
     let ip = "198.51.100.1".parse().unwrap();
     let inputs = vec!["access.log".to_string()];
+    // A person signing in through the form (it sends a Referer), mistyping twice: no
+    // concern. One scripted POST (a pingback, an app signing in once): none either.
+    // Two scripted ones are worth a look.
     let mut few = Profile::new(Timestamp::from_unix_secs(0));
+    let mut one_scripted = Profile::new(Timestamp::from_unix_secs(0));
+    let mut two_scripted = Profile::new(Timestamp::from_unix_secs(0));
     for t in 0..3 {
         observe(
             &mut few,
@@ -170,7 +175,34 @@ fn policy_blocks_brute_force_fast_and_slow_but_not_a_few_logins() {
     }
     assert_eq!(
         pol.decide(ip, &few, &rs, &inputs, 0).kind,
-        DecisionKind::Watch
+        DecisionKind::Ignore
+    );
+    for t in 0..2 {
+        let p = if t == 0 {
+            &mut one_scripted
+        } else {
+            &mut two_scripted
+        };
+        observe_with(p, &cfg, 0, Verdict::Relevant, Category::Bruteforce, true);
+    }
+    observe_with(
+        &mut two_scripted,
+        &cfg,
+        3600,
+        Verdict::Relevant,
+        Category::Bruteforce,
+        true,
+    );
+    assert_eq!(
+        pol.decide(ip, &one_scripted, &rs, &inputs, 0).kind,
+        DecisionKind::Ignore
+    );
+    let o = pol.decide(ip, &two_scripted, &rs, &inputs, 0);
+    assert_eq!(o.kind, DecisionKind::Watch, "{:?}", o.reasons);
+    assert!(
+        o.reasons[0].contains("below the brute-force"),
+        "{:?}",
+        o.reasons
     );
     // One or two attempts are a person logging in or mistyping: not even watched.
     let mut two = Profile::new(Timestamp::from_unix_secs(0));
@@ -435,5 +467,104 @@ fn policy_blocks_port_scans_and_ssh_brute_force_with_checkable_reasons() {
     assert_eq!(
         allow.decide(ip, &p, &rs, &inputs, 0).kind,
         DecisionKind::Ignore
+    );
+}
+
+#[test]
+fn informational_looks_with_a_referer_or_from_a_crawler_are_ordinary() {
+    let text = "[[rule]]\nid = \"rc\"\nname = \"rc\"\ntargets = [\"roundcube\"]\ncategory = \"recon\"\nseverity = \"info\"\nuri = { contains = [\"/roundcube\"] }\n[[rule.examples.match]]\nrequest = \"GET /roundcube/\"\n[[rule.examples.no_match]]\nrequest = \"GET /\"\n"
+        .to_string()
+        + &rule("trav", "\"generic\"", "exploit", "../")
+        + "[[rule]]\nid = \"mon\"\nname = \"mon\"\ntargets = [\"generic\"]\ncategory = \"crawler\"\nseverity = \"info\"\nuser_agent = { contains = [\"uptimerobot\"] }\n[[rule.examples.match]]\nrequest = \"GET /\"\nuser_agent = \"UptimeRobot/2.0\"\n[[rule.examples.no_match]]\nrequest = \"GET /\"\n";
+    let (sigs, errs) = parse_rule_file("t.toml", &text, &Vocabulary::default());
+    assert!(errs.is_empty(), "{errs:?}");
+    let rs = RuleSet::new(sigs);
+    let inv = inventory(true, &["roundcube"]);
+    let assess = |request: &str, user_agent: &str, referer: &str| {
+        let ex = Example {
+            request: request.into(),
+            user_agent: user_agent.into(),
+            referer: referer.into(),
+            status: 200,
+        };
+        let req: HttpRequest<'_> = example_request(&ex);
+        let mut s = Scratch::default();
+        let mut m = Vec::new();
+        rs.matches_into(&req, &mut s, &mut m);
+        Assessor::new(&rs, &inv).assess(&req, &mut m, None).verdict
+    };
+    let inside = "https://mail.example.org/roundcube/?_task=mail";
+    // A scanner's look (no Referer, no crawler) stays a finding.
+    assert_eq!(assess("GET /roundcube/", "", ""), Verdict::Relevant);
+    // A user following a link inside the application, and a monitor.
+    assert_eq!(
+        assess("GET /roundcube/?_task=addressbook", "", inside),
+        Verdict::Benign
+    );
+    assert_eq!(
+        assess("GET /roundcube/", "UptimeRobot/2.0", ""),
+        Verdict::Benign
+    );
+    // A Referer or a crawler User-Agent never hides an exploit payload, nor what a
+    // heuristic found.
+    assert_eq!(
+        assess(
+            "GET /roundcube/?f=../../etc/passwd",
+            "UptimeRobot/2.0",
+            inside
+        ),
+        Verdict::Relevant
+    );
+    let ex = Example {
+        request: "GET /roundcube/?_task=mail HTTP/1.1".into(),
+        user_agent: String::new(),
+        referer: inside.into(),
+        status: 200,
+    };
+    let req: HttpRequest<'_> = example_request(&ex);
+    let mut m = Vec::new();
+    rs.matches_into(&req, &mut Scratch::default(), &mut m);
+    let a = Assessor::new(&rs, &inv).assess(&req, &mut m, Some("suspicious"));
+    assert_eq!(a.verdict, Verdict::Unknown);
+}
+
+#[test]
+fn files_a_store_or_forge_serves_by_name_are_content() {
+    let rs = rules();
+    let inv = inventory(true, &["wordpress"]);
+    // A synced project's .env fetched by its owner, a repository's file in a forge.
+    for r in [
+        "GET /remote.php/dav/files/alice/projects/shop/.env HTTP/1.1",
+        "PUT /remote.php/dav/files/alice/My%20Projects/.env HTTP/1.1",
+        "GET /team/website/src/branch/main/.env HTTP/1.1",
+        "GET /team/website/-/raw/main/.env HTTP/1.1",
+    ] {
+        assert_eq!(verdict(&rs, &inv, r, 200).0, Verdict::Benign, "{r}");
+    }
+    // The server's own file, reached by climbing out of the store, is still a leak.
+    assert_eq!(
+        verdict(
+            &rs,
+            &inv,
+            "GET /remote.php/dav/files/../../../.env HTTP/1.1",
+            200
+        )
+        .0,
+        Verdict::Urgent
+    );
+    assert_eq!(
+        verdict(&rs, &inv, "GET /.env HTTP/1.1", 200).0,
+        Verdict::Urgent
+    );
+    // A payload still counts inside a store.
+    assert_eq!(
+        verdict(
+            &rs,
+            &inv,
+            "GET /remote.php/dav/files/alice/.env?f=../../etc/passwd HTTP/1.1",
+            200
+        )
+        .0,
+        Verdict::Relevant
     );
 }

@@ -145,6 +145,49 @@ pub struct Assessor<'a> {
     vulnerable: Option<&'a HashMap<SignatureIndex, VulnMatch>>,
 }
 
+/// Where a server hands out files of its users or repositories by name: an authenticated
+/// WebDAV store (Nextcloud, ownCloud) or a Git forge's views of a repository (Gitea,
+/// Forgejo, GitLab). A file there named like a secret or a product's page (a synced
+/// project's `.env` or `.DS_Store`, a repository's `docker-compose.yml`) is content its
+/// owner asked for, not this server's own configuration.
+const CONTENT_PREFIXES: &[&[u8]] = &[
+    b"/remote.php/dav/",
+    b"/remote.php/webdav/",
+    b"/public.php/dav/",
+    b"/public.php/webdav/",
+    b"/api/v1/repos/",
+];
+
+/// Path segments of a Git forge's repository views (see [`CONTENT_PREFIXES`]).
+const CONTENT_SEGMENTS: &[&[u8]] = &[
+    b"/src/branch/",
+    b"/src/commit/",
+    b"/src/tag/",
+    b"/raw/branch/",
+    b"/raw/commit/",
+    b"/raw/tag/",
+    b"/blame/branch/",
+    b"/commits/branch/",
+    b"/-/blob/",
+    b"/-/raw/",
+    b"/-/blame/",
+    b"/-/commits/",
+    b"/-/tree/",
+];
+
+/// Whether the path of `target`, decoded and resolved as the server does (so `..` cannot
+/// fake it), lies in a file store or a forge's repository view.
+fn is_user_content(target: &[u8]) -> bool {
+    let path = &target[..memchr::memchr(b'?', target).unwrap_or(target.len())];
+    let (mut decoded, mut tmp, mut norm) = (Vec::new(), Vec::new(), Vec::new());
+    scantriage_detect::normalize::decode_into(path, usize::MAX, &mut decoded, &mut tmp);
+    scantriage_detect::normalize::normalize_path(&decoded, &mut norm);
+    CONTENT_PREFIXES.iter().any(|p| norm.starts_with(p))
+        || CONTENT_SEGMENTS
+            .iter()
+            .any(|s| memchr::memmem::find(&norm, s).is_some())
+}
+
 fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
@@ -240,21 +283,22 @@ impl<'a> Assessor<'a> {
         matched: &mut Vec<SignatureIndex>,
         suspicion: Option<&'static str>,
     ) -> Assessment {
+        let unmatched = || match suspicion {
+            Some(s) => Assessment {
+                verdict: Verdict::Unknown,
+                category: Category::Recon,
+                severity: Severity::Info,
+                why: Why::Suspicious(s),
+            },
+            None => Assessment {
+                verdict: Verdict::Benign,
+                category: Category::Recon,
+                severity: Severity::Info,
+                why: Why::Ordinary,
+            },
+        };
         if matched.is_empty() {
-            return match suspicion {
-                Some(s) => Assessment {
-                    verdict: Verdict::Unknown,
-                    category: Category::Recon,
-                    severity: Severity::Info,
-                    why: Why::Suspicious(s),
-                },
-                None => Assessment {
-                    verdict: Verdict::Benign,
-                    category: Category::Recon,
-                    severity: Severity::Info,
-                    why: Why::Ordinary,
-                },
-            };
+            return unmatched();
         }
         // Only a product-specific exploit says what a payload is for; a product recon
         // rule on the same request (Shellshock sent to a CGI path) does not.
@@ -264,6 +308,40 @@ impl<'a> Assessor<'a> {
                 let s = self.rules.get(i);
                 !s.is_generic() || matches!(s.category, Category::Crawler | Category::Scanner)
             });
+        }
+        // An informational look at a public page of some software (a status file, a
+        // login page, an application's pages) is ordinary when a known crawler makes it
+        // (indexing, monitoring) or when it carries a Referer (a user following a link
+        // inside the application; scanners send none). Such looks never block, so a
+        // forged User-Agent or Referer gains nothing.
+        if matched.len() > 1 || !req.referer.is_empty() {
+            let crawler = matched
+                .iter()
+                .any(|&i| self.rules.get(i).category == Category::Crawler);
+            if crawler || !req.referer.is_empty() {
+                matched.retain(|&i| {
+                    let s = self.rules.get(i);
+                    !(s.category == Category::Recon && s.severity == Severity::Info)
+                });
+                if matched.is_empty() {
+                    return unmatched();
+                }
+            }
+        }
+        // Files a store or forge serves by name are content, not this server's secrets
+        // or pages: names of things (secret and recon rules) say nothing there, while
+        // payloads (exploits, logins, tool fingerprints) still count.
+        let names_only = |i: &SignatureIndex| {
+            matches!(
+                self.rules.get(*i).category,
+                Category::Secret | Category::Recon
+            )
+        };
+        if matched.iter().any(names_only) && is_user_content(&req.target) {
+            matched.retain(|i| !names_only(i));
+            if matched.is_empty() {
+                return unmatched();
+            }
         }
         let mut best = Assessment {
             verdict: Verdict::Benign,

@@ -250,11 +250,9 @@ impl Worker<'_> {
             self.matched.clear();
             self.rules
                 .matches_into(&req, &mut self.scratch, &mut self.matched);
-            let suspicion = if self.matched.is_empty() {
-                heuristics::suspicion(&req, &self.scratch)
-            } else {
-                None
-            };
+            // Also for matched requests: when the assessor drops an informational look
+            // (Referer, crawler), what a heuristic found still counts.
+            let suspicion = heuristics::suspicion(&req, &self.scratch);
             // Requests without a signature feed the wave detector: their template's hash,
             // and its text only when the fold may need it (failures, a few successes).
             let (mut wave, mut wave_text) = (0, u32::MAX);

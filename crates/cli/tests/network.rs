@@ -37,7 +37,10 @@ fn captures_and_system_logs_feed_the_same_profiles_and_policy() {
         .iter()
         .map(|i| i["format"].as_str().unwrap())
         .collect();
-    assert_eq!(formats[..5], ["combined", "pcap", "pcap", "sshd", "netfilter"]);
+    assert_eq!(
+        formats[..5],
+        ["combined", "pcap", "pcap", "sshd", "netfilter"]
+    );
     // The HTTP requests the captures carry follow as inputs of their own.
     for i in &summary["inputs"].as_array().unwrap()[5..] {
         assert_eq!(i["format"], "combined", "{i}");

@@ -27,7 +27,7 @@ pub struct Scratch {
     candidates: Vec<SignatureIndex>,
     /// Prefilter hits per header value (user agents and referers repeat a lot).
     header_cache: [HeaderCache; 2],
-    /// How many decoding passes the uri needed (2 or more: multiply encoded).
+    /// How many decoding passes the path needed (2 or more: multiply encoded).
     pub decode_passes: u32,
     /// Prefilter hits and suspicion per request line.
     line_cache: HashMap<Box<[u8]>, LineEntry, foldhash::fast::RandomState>,
@@ -227,8 +227,11 @@ impl RuleSet {
             path = memchr::memchr(b'/', rest).map_or(&b""[..], |i| &rest[i..]);
         }
         let [pf, uf, qf, ..] = &mut s.fields;
-        s.decode_passes = decode_into(target, q.unwrap_or(usize::MAX), uf, &mut s.tmp);
-        decode_into(path, usize::MAX, &mut s.decoded_path, &mut s.tmp);
+        decode_into(target, q.unwrap_or(usize::MAX), uf, &mut s.tmp);
+        // Only the path counts for the "encoded more than once" heuristic: a query value
+        // that is itself a URL with an encoded query (`?next=%2Fa%3Fq%3Dx%2520y`, SSO
+        // return addresses) is legitimately encoded twice.
+        s.decode_passes = decode_into(path, usize::MAX, &mut s.decoded_path, &mut s.tmp);
         normalize_path(&s.decoded_path, pf);
         decode_into(query, 0, qf, &mut s.tmp);
         s.ready = [true, true, true, false, false, false];

@@ -9,7 +9,7 @@
 //! | not HTTP | a non-empty request line that is not `METHOD TARGET [PROTOCOL]` |
 //! | unusual method | a method outside the registered HTTP and WebDAV methods |
 //! | control bytes | NUL or other control bytes in the decoded target |
-//! | multiple encoding | a target that needed two or more rounds of percent-decoding |
+//! | multiple encoding | a path that needed two or more rounds of percent-decoding (a query value may be a URL encoded in turn) |
 //! | long query | a query string over 2,048 bytes |
 //! | expression | `${` or `#{` in the target, user agent or referer |
 
@@ -71,7 +71,7 @@ pub(crate) fn line_suspicion(req: &HttpRequest<'_>, s: &Scratch) -> Option<&'sta
         return Some("control bytes in the decoded request target");
     }
     if s.decode_passes >= 2 {
-        return Some("request target percent-encoded more than once");
+        return Some("request path percent-encoded more than once");
     }
     if s.field(Field::Query).len() > 2048 {
         return Some("query string longer than 2048 bytes");

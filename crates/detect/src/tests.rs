@@ -199,3 +199,30 @@ fn log_escaped_backslashes_and_quotes_match_like_the_bytes_they_stand_for() {
         assert!(got.iter().any(|i| i == want), "{logged}: {got:?}");
     }
 }
+
+#[test]
+fn only_a_path_encoded_twice_is_suspicious() {
+    let rs = set();
+    let suspicion = |request: &str| {
+        let ex = Example {
+            request: request.into(),
+            user_agent: String::new(),
+            referer: String::new(),
+            status: 200,
+        };
+        let req = example_request(&ex);
+        let mut s = Scratch::default();
+        let mut out = Vec::new();
+        rs.matches_into(&req, &mut s, &mut out);
+        crate::heuristics::suspicion(&req, &s)
+    };
+    // A return address holding a URL whose own query is encoded: ordinary single sign-on.
+    assert_eq!(
+        suspicion("GET /login?next=%2Fauthorize%3Fredirect_uri%3Dhttps%253A%252F%252Fapp.example.com%252Fcb HTTP/1.1"),
+        None
+    );
+    assert_eq!(
+        suspicion("GET /files/%252e%252e%252fsecret HTTP/1.1"),
+        Some("request path percent-encoded more than once")
+    );
+}
