@@ -66,12 +66,12 @@ pub fn login_from_envelope(env: Envelope<'_>) -> Result<Option<AuthEvent<'_>>, P
         return Ok(None);
     };
     let program: &[u8] = &env.program;
-    let (msg, failure) = match &env.message {
-        Cow::Borrowed(m) => (Message::parse(program, m).map(Message::borrowed), failed(m)),
-        Cow::Owned(m) => (Message::parse(program, m).map(Message::owned), failed(m)),
+    let msg = match &env.message {
+        Cow::Borrowed(m) => Message::parse(program, m).map(Message::borrowed),
+        Cow::Owned(m) => Message::parse(program, m).map(Message::owned),
     };
     let Some(m) = msg else {
-        if failure {
+        if failed(&env.message) {
             return Err(ParseError::at(ParseErrorKind::BadAddress, 0));
         }
         return Ok(None);
