@@ -427,6 +427,67 @@ mod tests {
     }
 
     #[test]
+    fn login_services_get_their_own_detectors_and_thresholds() {
+        let mut s = NetworkSection {
+            login_failures: 3.0,
+            login_window: spanned("10m"),
+            ..NetworkSection::default()
+        };
+        let mut errors = Vec::new();
+        let c = validate(&s, &mut |_, m| errors.push(m));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((c.login.failures, c.login.window_secs), (3.0, 600));
+        assert_eq!(c.ssh.failures, SshConfig::default().failures);
+        let mut det = NetDetectors::new(&c);
+        let ip: IpAddr = "203.0.113.5".parse().unwrap();
+        let services = [
+            AuthService::Smtp,
+            AuthService::Smtp,
+            AuthService::Smtp,
+            AuthService::Ftp,
+            AuthService::Ssh,
+        ];
+        for service in services {
+            det.observe_auth(&scantriage_core::AuthEvent {
+                time: Timestamp::from_unix_secs(1_764_064_801),
+                service,
+                attempts: 1,
+                source: ip,
+                port: None,
+                kind: scantriage_core::AuthKind::Failed,
+                user: std::borrow::Cow::Borrowed(b"admin"),
+                invalid_user: false,
+                method: std::borrow::Cow::Borrowed(b""),
+                host: std::borrow::Cow::Borrowed(b""),
+            });
+        }
+        assert_eq!(det.auth, 5);
+        let v = det.login_summaries(ip);
+        let got: Vec<(AuthService, u64, bool)> = v
+            .iter()
+            .map(|l| {
+                (
+                    l.service,
+                    l.summary.failures,
+                    l.summary.brute_force.is_some(),
+                )
+            })
+            .collect();
+        // Three SMTP failures cross the lowered threshold; FTP's one does not; SSH is apart.
+        assert_eq!(
+            got,
+            [(AuthService::Smtp, 3, true), (AuthService::Ftp, 1, false)]
+        );
+        assert_eq!(det.ssh.summary(ip).unwrap().failures, 1);
+        assert!(det.login_summaries("192.0.2.1".parse().unwrap()).is_empty());
+        s.login_users = 0;
+        s.login_window = spanned("soon");
+        validate(&s, &mut |_, m| errors.push(m));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().any(|e| e.contains("login_window")));
+    }
+
+    #[test]
     fn config_file_section_with_lines() {
         let c = crate::config::parse(
             "[network]\nprefixes = { inbound = \"accepted\" }\nsyslog_utc_offset = \"+01:00\"\n[policy]\nblock_portscan = \"2d\"\n",
