@@ -174,7 +174,12 @@ impl<'m> Message<'m> {
     }
 
     fn parse(program: &[u8], m: &'m [u8]) -> Option<Message<'m>> {
-        let m = m.trim_ascii();
+        let mut m = m.trim_ascii();
+        // rsyslog's `message repeated N times: [ ... ]` is read as the message (once).
+        if let Some(rest) = m.strip_prefix(b"message repeated ") {
+            let k = memmem::find(rest, b": [ ")?;
+            m = rest[k + 4..].strip_suffix(b" ]").unwrap_or(&rest[k + 4..]);
+        }
         match program {
             b"exim" | b"exim4" => exim(m),
             b"vsftpd" => vsftpd(m),
@@ -191,8 +196,11 @@ impl<'m> Message<'m> {
     }
 }
 
+/// A client's address and port (when logged).
+type At = (IpAddr, Option<u16>);
+
 /// `host[A]` or `host[A]:P` → the address (and port).
-fn bracketed(b: &[u8]) -> Option<(IpAddr, Option<u16>)> {
+fn bracketed(b: &[u8]) -> Option<At> {
     let open = memchr::memrchr(b'[', b)?;
     let close = open + memchr::memchr(b']', &b[open..])?;
     let ip = parse_ip(&b[open + 1..close])?;
@@ -215,15 +223,30 @@ fn word(b: &[u8]) -> &[u8] {
     &b[..n]
 }
 
+/// `host[A][:P]: rest` (postfix's client, with the port when `smtpd_client_port_logging`
+/// is on) → the address, port and rest. Host names have no `]`, so the first one ends it.
+fn client_then(b: &[u8]) -> Option<(At, &[u8])> {
+    let mut end = memchr::memchr(b']', b)? + 1;
+    if b.get(end) == Some(&b':') {
+        let n = b[end + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if n > 0 {
+            end += 1 + n;
+        }
+    }
+    Some((bracketed(&b[..end])?, b[end..].strip_prefix(b": ")?))
+}
+
 fn postfix(m: &[u8]) -> Option<Message<'_>> {
     if let Some(r) = m.strip_prefix(b"warning: ") {
-        // `host[A]: SASL LOGIN authentication failed: ...[, sasl_username=U]`; the host
-        // name and address are postfix's, so the first `]: ` ends them.
-        let k = memmem::find(r, b"]: ")?;
-        let rest = r[k + 3..].strip_prefix(b"SASL ")?;
+        // `host[A]: SASL LOGIN authentication failed: ...[, sasl_username=U]`.
+        let (at, rest) = client_then(r)?;
+        let rest = rest.strip_prefix(b"SASL ")?;
         let method = word(rest);
         memmem::find(rest, b" authentication failed")?;
-        let e = ev(AuthKind::Failed, bracketed(&r[..k + 1])?).method(method);
+        let e = ev(AuthKind::Failed, at).method(method);
         return Some(match memmem::rfind(rest, b", sasl_username=") {
             Some(u) => e.user(&rest[u + 16..]),
             None => e,
@@ -234,9 +257,8 @@ fn postfix(m: &[u8]) -> Option<Message<'_>> {
     }
     if let Some(k) = memmem::find(m, b"reject: RCPT from ") {
         memmem::find(m, b"Relay access denied")?;
-        let r = &m[k + 18..];
-        let end = memmem::find(r, b"]: ")? + 1;
-        return Some(ev(AuthKind::RelayDenied, bracketed(&r[..end])?));
+        let (at, _) = client_then(&m[k + 18..])?;
+        return Some(ev(AuthKind::RelayDenied, at));
     }
     if let Some(k) = memmem::find(m, b": client=") {
         // `QUEUEID: client=host[A], sasl_method=M, sasl_username=U`: a login.
@@ -523,6 +545,12 @@ mod tests {
             ("Nov 25 10:00:02 mx postfix/smtpd[123]: lost connection after AUTH from unknown[203.0.113.5]", s(Smtp, PreauthClose, "203.0.113.5", "", 1)),
             ("Nov 25 10:00:03 mx postfix/smtpd[123]: NOQUEUE: reject: RCPT from unknown[198.51.100.9]: 554 5.7.1 <spam@example.net>: Relay access denied; from=<a@b.c> to=<spam@example.net> proto=ESMTP helo=<x>", s(Smtp, RelayDenied, "198.51.100.9", "", 1)),
             ("Nov 25 10:00:04 mx postfix/submission/smtpd[77]: 4Bc2Xx1234z: client=laptop.example[192.0.2.44], sasl_method=PLAIN, sasl_username=alice", s(Smtp, Accepted, "192.0.2.44", "alice", 1)),
+            // smtpd_client_port_logging = yes
+            ("Nov 25 10:00:01 mx postfix/smtpd[123]: warning: unknown[203.0.113.5]:54321: SASL LOGIN authentication failed: UGFzc3dvcmQ6", s(Smtp, Failed, "203.0.113.5", "", 1)),
+            ("Nov 25 10:00:03 mx postfix/smtpd[123]: NOQUEUE: reject: RCPT from unknown[198.51.100.9]:2525: 554 5.7.1 <s@x>: Relay access denied; from=<a@b.c>", s(Smtp, RelayDenied, "198.51.100.9", "", 1)),
+            ("Nov 25 10:00:02 mx postfix/smtpd[123]: lost connection after AUTH from unknown[203.0.113.5]:54321", s(Smtp, PreauthClose, "203.0.113.5", "", 1)),
+            // rsyslog's repeat compression.
+            ("Nov 25 10:00:09 mx postfix/smtpd[123]: message repeated 3 times: [ warning: unknown[203.0.113.5]: SASL LOGIN authentication failed: UGFzc3dvcmQ6]", s(Smtp, Failed, "203.0.113.5", "", 1)),
         ];
         for (line, want) in cases.clone() {
             assert_eq!(shape(line), want, "{line}");
