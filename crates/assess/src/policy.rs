@@ -2,7 +2,7 @@
 
 use crate::profile::{Class, Profile};
 use ipnet::IpNet;
-use scantriage_core::{Category, DecisionKind, Verdict};
+use scantriage_core::{AuthService, Category, DecisionKind, SshSummary, Verdict};
 use scantriage_detect::RuleSet;
 use std::net::IpAddr;
 
@@ -13,7 +13,7 @@ pub struct PolicyConfig {
     pub block_urgent_secs: u64,
     /// Block duration for exploit payloads that could work here.
     pub block_exploit_secs: u64,
-    /// Block duration for login brute force (web logins and SSH).
+    /// Block duration for login brute force (web logins, SSH, mail and FTP).
     pub block_bruteforce_secs: u64,
     /// Block duration for a port scan.
     pub block_portscan_secs: u64,
@@ -229,31 +229,10 @@ impl Policy {
             acc.block(c.block_portscan_secs, format!("{}{net_at}", scan_reason(s)));
         }
         if let Some(s) = &p.ssh {
-            if let Some(why) = &s.brute_force {
-                let mut r = format!(
-                    "SSH brute force: {why}; {} failed, {} invalid user(s), {} distinct name(s) ({}), {} preauth close(s), detected at {} after {} sshd message(s)",
-                    s.failures,
-                    s.invalid_users,
-                    s.distinct_users,
-                    s.users.join(", "),
-                    s.preauth_closes,
-                    s.detected_at.map_or(String::new(), |t| t.to_string()),
-                    s.events_before_detection.unwrap_or(0)
-                );
-                if s.accepted > 0 {
-                    r.push_str(&format!(
-                        "; it then LOGGED IN as {}: check those accounts",
-                        s.accepted_users.join(", ")
-                    ));
-                }
-                r.push_str(&net_at);
-                acc.block(c.block_bruteforce_secs, r);
-            } else if s.recon > 0 || s.failures > 0 || s.invalid_users > 0 {
-                acc.watch(format!(
-                    "SSH: {} failed login(s), {} invalid user(s), {} connection(s) without a login attempt (banner grabbing), below the brute-force thresholds{net_at}",
-                    s.failures, s.invalid_users, s.recon
-                ));
-            }
+            login_service(&mut acc, c, AuthService::Ssh, s, &net_at);
+        }
+        for a in &p.auth {
+            login_service(&mut acc, c, a.service, &a.summary, &net_at);
         }
         let l = &p.login;
         if l.peak_fast >= c.login_fast_attempts.max(1)
@@ -384,5 +363,55 @@ impl Policy {
             duration_secs,
             reasons,
         }
+    }
+}
+
+/// Blocks a brute force against one login service (SSH, SMTP AUTH, IMAP/POP3, FTP), or
+/// watches a source with failures or recon below the thresholds.
+fn login_service(
+    acc: &mut Acc,
+    c: &PolicyConfig,
+    service: AuthService,
+    s: &SshSummary,
+    net_at: &str,
+) {
+    let label = service.label();
+    // sshd's messages keep their name in SSH reasons; the others are the server's.
+    let messages = if service == AuthService::Ssh {
+        "sshd message(s)"
+    } else {
+        "message(s)"
+    };
+    if let Some(why) = &s.brute_force {
+        let mut r = format!(
+            "{label} brute force: {why}; {} failed, {} invalid user(s), {} distinct name(s) ({}), {} preauth close(s), detected at {} after {} {messages}",
+            s.failures,
+            s.invalid_users,
+            s.distinct_users,
+            s.users.join(", "),
+            s.preauth_closes,
+            s.detected_at.map_or(String::new(), |t| t.to_string()),
+            s.events_before_detection.unwrap_or(0)
+        );
+        if s.accepted > 0 {
+            r.push_str(&format!(
+                "; it then LOGGED IN as {}: check those accounts",
+                s.accepted_users.join(", ")
+            ));
+        }
+        r.push_str(net_at);
+        acc.block(c.block_bruteforce_secs, r);
+    } else if s.recon > 0 || s.failures > 0 || s.invalid_users > 0 {
+        let recon = match service {
+            AuthService::Ssh => "connection(s) without a login attempt (banner grabbing)",
+            AuthService::Smtp => {
+                "relay attempt(s) refused or connection(s) without a login attempt"
+            }
+            _ => "connection(s) without a login attempt",
+        };
+        acc.watch(format!(
+            "{label}: {} failed login(s), {} invalid user(s), {} {recon}, below the brute-force thresholds{net_at}",
+            s.failures, s.invalid_users, s.recon
+        ));
     }
 }

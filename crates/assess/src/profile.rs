@@ -2,7 +2,7 @@
 
 use crate::PolicyConfig;
 use scantriage_core::{
-    Category, ScanSummary, Severity, SignatureIndex, SshSummary, Timestamp, Verdict,
+    Category, LoginSummary, ScanSummary, Severity, SignatureIndex, SshSummary, Timestamp, Verdict,
 };
 use std::collections::VecDeque;
 
@@ -156,6 +156,8 @@ pub struct Profile {
     pub scan: Option<ScanSummary>,
     /// What it did against sshd.
     pub ssh: Option<SshSummary>,
+    /// What it did against the other login services (SMTP AUTH, IMAP/POP3, FTP).
+    pub auth: Vec<LoginSummary>,
     /// Input and line (or packet number) of its first network event, as evidence.
     pub net_example: Option<(u32, u64)>,
 }
@@ -179,6 +181,7 @@ impl Profile {
             net_events: 0,
             scan: None,
             ssh: None,
+            auth: Vec::new(),
             net_example: None,
         }
     }

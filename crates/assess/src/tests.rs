@@ -568,3 +568,68 @@ fn files_a_store_or_forge_serves_by_name_are_content() {
         Verdict::Relevant
     );
 }
+
+#[test]
+fn policy_blocks_mail_and_ftp_brute_force_per_service() {
+    use scantriage_core::{AuthService, LoginSummary, SshSummary};
+    let rs = rules();
+    let cfg = PolicyConfig::default();
+    let pol = Policy::new(cfg.clone());
+    let ip = "203.0.113.5".parse().unwrap();
+    let inputs = vec!["mail.log".to_string()];
+    let t = Timestamp::from_unix_secs(1_764_064_801);
+    let mut p = Profile::new(t);
+    p.observe_network(t, 0, 4);
+    let below = SshSummary {
+        failures: 2,
+        distinct_users: 1,
+        users: vec!["alice".into()],
+        first_seen: t,
+        last_seen: t,
+        ..SshSummary::default()
+    };
+    p.auth = vec![LoginSummary {
+        service: AuthService::Imap,
+        summary: below.clone(),
+    }];
+    let o = pol.decide(ip, &p, &rs, &inputs, 0);
+    assert_eq!(o.kind, DecisionKind::Watch, "{o:?}");
+    assert!(
+        o.reasons[0].starts_with("IMAP/POP3: 2 failed login(s)"),
+        "{o:?}"
+    );
+    let brute = SshSummary {
+        failures: 14,
+        distinct_users: 6,
+        users: vec!["admin".into(), "info".into()],
+        brute_force: Some("14 failed logins (decaying over 3600s; threshold 10)".into()),
+        detected_at: Some(t),
+        events_before_detection: Some(10),
+        accepted: 1,
+        accepted_users: vec!["info".into()],
+        ..below.clone()
+    };
+    p.auth.push(LoginSummary {
+        service: AuthService::Smtp,
+        summary: brute,
+    });
+    let o = pol.decide(ip, &p, &rs, &inputs, 0);
+    assert_eq!(o.kind, DecisionKind::Block);
+    assert_eq!(o.duration_secs, cfg.block_bruteforce_secs);
+    let r = o
+        .reasons
+        .iter()
+        .find(|r| r.starts_with("SMTP AUTH brute force: 14 failed logins"))
+        .unwrap_or_else(|| panic!("{o:?}"));
+    assert!(
+        r.contains("after 10 message(s)")
+            && r.contains("LOGGED IN as info")
+            && r.contains("mail.log:4"),
+        "{r}"
+    );
+    // The service below its thresholds is still named.
+    assert!(
+        o.reasons.iter().any(|r| r.starts_with("IMAP/POP3: ")),
+        "{o:?}"
+    );
+}

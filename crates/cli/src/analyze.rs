@@ -1136,6 +1136,7 @@ fn run_sources(
     for (ip, st) in fold.profiles.iter_mut() {
         st.profile.scan = fold.net.scans.detection(*ip);
         st.profile.ssh = fold.net.ssh.summary(*ip).cloned();
+        st.profile.auth = fold.net.login_summaries(*ip);
     }
     let mut sources = Vec::with_capacity(fold.profiles.len());
     let mut decisions = Vec::new();
@@ -1187,8 +1188,9 @@ fn run_sources(
             });
         }
         // A port scan or brute force aims at this server: at least relevant.
-        let net_relevant =
-            p.scan.is_some() || p.ssh.as_ref().is_some_and(|s| s.brute_force.is_some());
+        let net_relevant = p.scan.is_some()
+            || p.ssh.as_ref().is_some_and(|s| s.brute_force.is_some())
+            || p.auth.iter().any(|a| a.summary.brute_force.is_some());
         let verdict = if net_relevant {
             p.verdict().max(Verdict::Relevant)
         } else {
@@ -1209,6 +1211,7 @@ fn run_sources(
             by_verdict: p.by_verdict,
             port_scan: p.scan.clone(),
             ssh: p.ssh.clone(),
+            auth: p.auth.clone(),
         });
     }
 
@@ -1597,6 +1600,11 @@ pub fn merge_with_stored(now: &SourceSummary, old: Option<&SourceSummary>) -> So
         by_verdict,
         port_scan: now.port_scan.clone().or_else(|| old.port_scan.clone()),
         ssh: now.ssh.clone().or_else(|| old.ssh.clone()),
+        auth: if now.auth.is_empty() {
+            old.auth.clone()
+        } else {
+            now.auth.clone()
+        },
     }
 }
 

@@ -1,8 +1,9 @@
 //! The network view in `analyze`: the `[network]` configuration section, and reading
-//! system logs (sshd, netfilter) and packet captures into the port-scan and SSH
-//! brute-force detectors.
+//! system logs (sshd, netfilter, mail and FTP servers) and packet captures into the
+//! port-scan and login brute-force detectors (one per service: SSH, SMTP AUTH,
+//! IMAP/POP3, FTP).
 
-use scantriage_core::{FirewallAction, Timestamp};
+use scantriage_core::{AuthService, FirewallAction, LoginSummary, Timestamp};
 use scantriage_detect::{PortScanConfig, PortScanDetector, SshConfig, SshDetector};
 use scantriage_ingest::{
     ChunkReader, InputFormat, PrefixActions, SyslogContext, SystemEvent, SystemParser,
@@ -42,6 +43,16 @@ pub struct NetworkSection {
     pub ssh_preauth: f64,
     /// Decay time constant of the SSH counts.
     pub ssh_window: Spanned<String>,
+    /// Decaying failed logins that make brute force against SMTP AUTH, IMAP/POP3 or FTP
+    /// (each service counted apart).
+    pub login_failures: f64,
+    /// Distinct user names tried against one of those services that make brute force.
+    pub login_users: u64,
+    /// Decaying connections closed during authentication that make a flood (postfix's
+    /// `lost connection after AUTH`).
+    pub login_preauth: f64,
+    /// Decay time constant of the mail and FTP counts.
+    pub login_window: Spanned<String>,
     /// Sources each detector tracks at most (bounds memory).
     pub max_sources: usize,
 }
@@ -67,6 +78,10 @@ impl Default for NetworkSection {
             ssh_users: s.users,
             ssh_preauth: s.preauth,
             ssh_window: spanned("1h"),
+            login_failures: s.failures,
+            login_users: s.users,
+            login_preauth: s.preauth,
+            login_window: spanned("1h"),
             max_sources: p.max_sources,
         }
     }
@@ -83,6 +98,8 @@ pub struct NetworkConfig {
     pub scan: PortScanConfig,
     /// SSH thresholds.
     pub ssh: SshConfig,
+    /// Thresholds of the other login services (SMTP AUTH, IMAP/POP3, FTP).
+    pub login: SshConfig,
 }
 
 /// Parses `+HH:MM`, `-HHMM` or `Z` into minutes.
@@ -155,6 +172,7 @@ pub fn validate(
     };
     let decay_secs = secs(&n.scan_decay, "scan_decay");
     let window_secs = secs(&n.ssh_window, "ssh_window");
+    let login_window_secs = secs(&n.login_window, "login_window");
     let prob = [
         ("trw_theta0", n.trw_theta0),
         ("trw_theta1", n.trw_theta1),
@@ -182,6 +200,12 @@ pub fn validate(
                 .into(),
         );
     }
+    if n.login_failures < 1.0 || n.login_preauth < 1.0 || n.login_users == 0 {
+        err(
+            0..0,
+            "network: login_failures, login_users and login_preauth must be at least 1".into(),
+        );
+    }
     NetworkConfig {
         actions: PrefixActions { map },
         syslog_offset_min,
@@ -203,6 +227,14 @@ pub fn validate(
             max_sources: n.max_sources.max(1),
             ..SshConfig::default()
         },
+        login: SshConfig {
+            failures: n.login_failures,
+            users: n.login_users,
+            preauth: n.login_preauth,
+            window_secs: login_window_secs,
+            max_sources: n.max_sources.max(1),
+            ..SshConfig::default()
+        },
     }
 }
 
@@ -213,9 +245,13 @@ pub struct NetDetectors {
     pub scans: PortScanDetector,
     /// SSH brute force.
     pub ssh: SshDetector,
+    /// Brute force against the other login services, one detector per service seen.
+    pub logins: BTreeMap<AuthService, SshDetector>,
+    /// Thresholds of those detectors.
+    login_cfg: SshConfig,
     /// Packet events read.
     pub packets: u64,
-    /// sshd events read.
+    /// Login events read (sshd, mail and FTP servers).
     pub auth: u64,
 }
 
@@ -225,16 +261,45 @@ impl NetDetectors {
         NetDetectors {
             scans: PortScanDetector::new(cfg.scan.clone()),
             ssh: SshDetector::new(cfg.ssh.clone()),
+            logins: BTreeMap::new(),
+            login_cfg: cfg.login.clone(),
             packets: 0,
             auth: 0,
         }
+    }
+
+    /// Feeds one login event to its service's detector.
+    pub fn observe_auth(&mut self, e: &scantriage_core::AuthEvent<'_>) {
+        self.auth += 1;
+        if e.service == AuthService::Ssh {
+            self.ssh.observe(e);
+            return;
+        }
+        let cfg = &self.login_cfg;
+        self.logins
+            .entry(e.service)
+            .or_insert_with(|| SshDetector::new(cfg.clone()))
+            .observe(e);
+    }
+
+    /// What a source did against the login services other than SSH, per service.
+    pub fn login_summaries(&self, ip: IpAddr) -> Vec<LoginSummary> {
+        self.logins
+            .iter()
+            .filter_map(|(service, d)| {
+                Some(LoginSummary {
+                    service: *service,
+                    summary: d.summary(ip)?.clone(),
+                })
+            })
+            .collect()
     }
 }
 
 /// One network event's source and time with its input line, for the source profiles.
 pub type Seen = (IpAddr, Timestamp, u64);
 
-/// Reads a system log (sshd and/or netfilter lines) to its end from `cr`, starting with
+/// Reads a system log (sshd, netfilter, mail and FTP lines) to its end from `cr`, starting with
 /// `first`, feeding the detectors and calling `seen` per event. Returns the last offset.
 #[allow(clippy::too_many_arguments)]
 pub fn read_system<R: Read>(
@@ -264,8 +329,7 @@ pub fn read_system<R: Read>(
             }
             match parser.parse(line.bytes) {
                 Ok(Some(SystemEvent::Auth(a))) => {
-                    det.auth += 1;
-                    det.ssh.observe(&a);
+                    det.observe_auth(&a);
                     seen((a.source, a.time, line.number));
                 }
                 Ok(Some(SystemEvent::Packet(p))) => {
@@ -360,6 +424,67 @@ mod tests {
         s.ssh_window = spanned("soon");
         validate(&s, &mut |_, m| errors.push(m));
         assert_eq!(errors.len(), 4, "{errors:?}");
+    }
+
+    #[test]
+    fn login_services_get_their_own_detectors_and_thresholds() {
+        let mut s = NetworkSection {
+            login_failures: 3.0,
+            login_window: spanned("10m"),
+            ..NetworkSection::default()
+        };
+        let mut errors = Vec::new();
+        let c = validate(&s, &mut |_, m| errors.push(m));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((c.login.failures, c.login.window_secs), (3.0, 600));
+        assert_eq!(c.ssh.failures, SshConfig::default().failures);
+        let mut det = NetDetectors::new(&c);
+        let ip: IpAddr = "203.0.113.5".parse().unwrap();
+        let services = [
+            AuthService::Smtp,
+            AuthService::Smtp,
+            AuthService::Smtp,
+            AuthService::Ftp,
+            AuthService::Ssh,
+        ];
+        for service in services {
+            det.observe_auth(&scantriage_core::AuthEvent {
+                time: Timestamp::from_unix_secs(1_764_064_801),
+                service,
+                attempts: 1,
+                source: ip,
+                port: None,
+                kind: scantriage_core::AuthKind::Failed,
+                user: std::borrow::Cow::Borrowed(b"admin"),
+                invalid_user: false,
+                method: std::borrow::Cow::Borrowed(b""),
+                host: std::borrow::Cow::Borrowed(b""),
+            });
+        }
+        assert_eq!(det.auth, 5);
+        let v = det.login_summaries(ip);
+        let got: Vec<(AuthService, u64, bool)> = v
+            .iter()
+            .map(|l| {
+                (
+                    l.service,
+                    l.summary.failures,
+                    l.summary.brute_force.is_some(),
+                )
+            })
+            .collect();
+        // Three SMTP failures cross the lowered threshold; FTP's one does not; SSH is apart.
+        assert_eq!(
+            got,
+            [(AuthService::Smtp, 3, true), (AuthService::Ftp, 1, false)]
+        );
+        assert_eq!(det.ssh.summary(ip).unwrap().failures, 1);
+        assert!(det.login_summaries("192.0.2.1".parse().unwrap()).is_empty());
+        s.login_users = 0;
+        s.login_window = spanned("soon");
+        validate(&s, &mut |_, m| errors.push(m));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().any(|e| e.contains("login_window")));
     }
 
     #[test]

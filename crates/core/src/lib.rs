@@ -17,8 +17,8 @@ mod time;
 
 pub use level::{Category, DecisionKind, Severity, Verdict};
 pub use net::{
-    AuthEvent, AuthKind, ConnOutcome, FirewallAction, PacketEvent, Proto, ScanSummary,
-    ScanTechnique, SshSummary, TcpFlags,
+    AuthEvent, AuthKind, AuthService, ConnOutcome, FirewallAction, LoginSummary, PacketEvent,
+    Proto, ScanSummary, ScanTechnique, SshSummary, TcpFlags,
 };
 pub use person::{
     glob_match, request_path, PersonAction, PersonVerdict, Suppressions, VerdictError, VerdictScope,
@@ -183,6 +183,10 @@ pub struct SourceSummary {
     /// What it did against sshd, when it appears in sshd logs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ssh: Option<SshSummary>,
+    /// What it did against the other login services (SMTP AUTH, IMAP/POP3, FTP), one
+    /// object per service it appears in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auth: Vec<LoginSummary>,
 }
 
 /// Renders attacker-controlled bytes safely for people: printable ASCII and valid

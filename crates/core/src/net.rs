@@ -30,11 +30,14 @@ pub enum AuthKind {
     KexError,
     /// `Unable to negotiate with A port P: no matching ...`.
     NoMatchingAlgo,
+    /// Mail relaying refused (postfix `Relay access denied`): probing for an open relay,
+    /// recon rather than a login attempt.
+    RelayDenied,
 }
 
 impl AuthKind {
     /// Every kind, in declaration order.
-    pub const ALL: [AuthKind; 9] = [
+    pub const ALL: [AuthKind; 10] = [
         AuthKind::Failed,
         AuthKind::InvalidUser,
         AuthKind::Accepted,
@@ -44,6 +47,7 @@ impl AuthKind {
         AuthKind::BannerError,
         AuthKind::KexError,
         AuthKind::NoMatchingAlgo,
+        AuthKind::RelayDenied,
     ];
 
     /// The word used in output.
@@ -58,6 +62,7 @@ impl AuthKind {
             AuthKind::BannerError => "banner-error",
             AuthKind::KexError => "kex-error",
             AuthKind::NoMatchingAlgo => "no-matching-algo",
+            AuthKind::RelayDenied => "relay-denied",
         }
     }
 
@@ -69,6 +74,7 @@ impl AuthKind {
                 | AuthKind::BannerError
                 | AuthKind::KexError
                 | AuthKind::NoMatchingAlgo
+                | AuthKind::RelayDenied
         )
     }
 }
@@ -79,11 +85,67 @@ impl fmt::Display for AuthKind {
     }
 }
 
-/// One sshd message about a client, borrowing from the input line.
+/// The login service an authentication message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthService {
+    /// OpenSSH.
+    #[default]
+    Ssh,
+    /// SMTP AUTH and relaying (postfix smtpd, exim).
+    Smtp,
+    /// IMAP, POP3 and submission logins through dovecot.
+    Imap,
+    /// FTP (vsftpd, proftpd, pure-ftpd).
+    Ftp,
+}
+
+impl AuthService {
+    /// Every service, in declaration order.
+    pub const ALL: [AuthService; 4] = [
+        AuthService::Ssh,
+        AuthService::Smtp,
+        AuthService::Imap,
+        AuthService::Ftp,
+    ];
+
+    /// The word used in JSON (`ssh`, `smtp`, `imap`, `ftp`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthService::Ssh => "ssh",
+            AuthService::Smtp => "smtp",
+            AuthService::Imap => "imap",
+            AuthService::Ftp => "ftp",
+        }
+    }
+
+    /// The name used in reasons and reports (`SSH`, `SMTP AUTH`, `IMAP/POP3`, `FTP`).
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthService::Ssh => "SSH",
+            AuthService::Smtp => "SMTP AUTH",
+            AuthService::Imap => "IMAP/POP3",
+            AuthService::Ftp => "FTP",
+        }
+    }
+}
+
+impl fmt::Display for AuthService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One authentication message about a client (sshd, mail or FTP server), borrowing from
+/// the input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthEvent<'a> {
-    /// When sshd logged it.
+    /// When the server logged it.
     pub time: Timestamp,
+    /// The service the message is about.
+    pub service: AuthService,
+    /// Failed attempts a `Failed` message stands for: 1, or dovecot's `N attempts`.
+    pub attempts: u32,
     /// The client address.
     pub source: IpAddr,
     /// The client port, when logged.
@@ -105,6 +167,8 @@ impl AuthEvent<'_> {
     pub fn into_owned(self) -> AuthEvent<'static> {
         AuthEvent {
             time: self.time,
+            service: self.service,
+            attempts: self.attempts,
             source: self.source,
             port: self.port,
             kind: self.kind,
@@ -301,7 +365,10 @@ mod tests {
         assert_eq!(ConnOutcome::Reset.succeeded(), Some(false));
         assert_eq!(ConnOutcome::Unknown.succeeded(), None);
         assert!(AuthKind::NoIdent.is_recon() && !AuthKind::Failed.is_recon());
-        assert_eq!(AuthKind::ALL.len(), 9);
+        assert_eq!(AuthKind::ALL.len(), 10);
+        assert!(AuthKind::RelayDenied.is_recon());
+        assert_eq!(AuthService::Smtp.to_string(), "smtp");
+        assert_eq!(AuthService::Imap.label(), "IMAP/POP3");
     }
 }
 
@@ -419,6 +486,17 @@ pub struct ScanSummary {
     pub last_seen: Timestamp,
     /// Seconds from the first to the last probe.
     pub duration_secs: u64,
+}
+
+/// What one source did against one login service other than SSH: an element of a
+/// source's `auth` list (`{"service": "smtp", "failures": ..., ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LoginSummary {
+    /// The service.
+    pub service: AuthService,
+    /// The counts, as for SSH.
+    #[serde(flatten)]
+    pub summary: SshSummary,
 }
 
 /// What one source did against sshd: the `ssh` object of a source.

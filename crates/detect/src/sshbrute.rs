@@ -1,4 +1,7 @@
-//! SSH brute-force detection per source, from sshd [`AuthEvent`]s.
+//! Login brute-force detection per source, from [`AuthEvent`]s: sshd's, and with one
+//! detector per service, SMTP AUTH, IMAP/POP3 and FTP servers' (the messages map onto
+//! the same kinds: failed login, unknown user, success, connection closed before
+//! authentication, recon such as refused relaying).
 //!
 //! Per source: a decaying count of failed authentications (each failure adds one, the
 //! count decays with time constant `window_secs`), the distinct user names tried, the
@@ -132,8 +135,9 @@ impl SshDetector {
         let mut tried_user = false;
         match e.kind {
             AuthKind::Failed => {
-                s.failures += 1;
-                st.fail_score += 1.0;
+                let n = e.attempts.max(1);
+                s.failures += u64::from(n);
+                st.fail_score += f64::from(n);
                 tried_user = true;
             }
             AuthKind::InvalidUser => {
@@ -159,7 +163,8 @@ impl SshDetector {
             AuthKind::NoIdent
             | AuthKind::BannerError
             | AuthKind::KexError
-            | AuthKind::NoMatchingAlgo => s.recon += 1,
+            | AuthKind::NoMatchingAlgo
+            | AuthKind::RelayDenied => s.recon += 1,
         }
         if tried_user && !e.user.is_empty() {
             let h = hash(&e.user);
@@ -231,6 +236,8 @@ mod tests {
     fn ev(src: &str, kind: AuthKind, user: &str, t_secs: i64) -> AuthEvent<'static> {
         AuthEvent {
             time: Timestamp::from_unix_secs(t_secs),
+            service: scantriage_core::AuthService::Ssh,
+            attempts: 1,
             source: src.parse().unwrap(),
             port: Some(1),
             kind,
@@ -307,6 +314,22 @@ mod tests {
             (3, 1, true)
         );
         assert_eq!(s.accepted_users, vec!["alice".to_string()]);
+    }
+
+    #[test]
+    fn a_message_for_several_attempts_counts_them_all() {
+        let mut d = SshDetector::new(SshConfig::default());
+        let mut e = ev("203.0.113.20", AuthKind::Failed, "info", 0);
+        e.attempts = 3;
+        assert!(!d.observe(&e));
+        assert!(!d.observe(&ev("203.0.113.20", AuthKind::RelayDenied, "", 1)));
+        let s = d.summary("203.0.113.20".parse().unwrap()).unwrap();
+        assert_eq!((s.failures, s.recon), (3, 1));
+        e.time = Timestamp::from_unix_secs(2);
+        d.observe(&e);
+        e.time = Timestamp::from_unix_secs(3);
+        d.observe(&e);
+        assert!(d.observe(&e), "12 attempts cross the threshold of 10");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Throughput of the network-view parsers: sshd and netfilter lines per second, and
+//! Throughput of the network-view parsers: sshd, mail/FTP and netfilter lines per second, and
 //! packets per second from a pcap (with connection tracking). One core.
 //!
 //! `cargo bench -p scantriage-ingest --bench network`
@@ -25,6 +25,21 @@ fn sshd_lines(n: usize) -> Vec<String> {
         .collect()
 }
 
+fn mail_lines(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let ip = format!("203.0.{}.{}", (i / 250) % 250, i % 250 + 1);
+            let s = i % 60;
+            match i % 4 {
+                0 => format!("Nov  3 00:00:{s:02} mx postfix/smtpd[812]: warning: unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6"),
+                1 => format!("Nov  3 00:00:{s:02} mx dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<info{}>, method=PLAIN, rip={ip}, lip=192.0.2.1, TLS, session=<abcdef>", i % 50),
+                2 => format!("Nov  3 00:00:{s:02} mx postfix/smtpd[812]: connect from unknown[{ip}]"),
+                _ => format!("Nov  3 00:00:{s:02} ftp vsftpd[812]: [admin{}] FAIL LOGIN: Client \"::ffff:{ip}\"", i % 50),
+            }
+        })
+        .collect()
+}
+
 fn netfilter_lines(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
@@ -46,6 +61,7 @@ fn bench(c: &mut Criterion) {
         .sample_size(10);
     for (name, format, lines) in [
         ("sshd_lines", InputFormat::Sshd, sshd_lines(20_000)),
+        ("mail_ftp_lines", InputFormat::Syslog, mail_lines(20_000)),
         (
             "netfilter_lines",
             InputFormat::Netfilter,

@@ -27,6 +27,7 @@ mod combined;
 mod error;
 mod input;
 mod json;
+pub mod logins;
 pub mod netfilter;
 pub mod pcap;
 pub mod pcap_http;
@@ -38,6 +39,7 @@ pub use chunk::{Chunk, ChunkReader, Line, Lines, CHUNK_SIZE, MAX_LINE};
 pub use error::{InputError, InputErrorKind, ParseError, ParseErrorKind};
 pub use input::{open_input, order_rotated};
 pub use json::JsonFields;
+pub use logins::{login_service, parse_login};
 pub use netfilter::{parse_netfilter, PrefixActions};
 pub use scantriage_core::{AuthEvent, HttpRequest, PacketEvent};
 pub use sshd::parse_sshd;
@@ -232,7 +234,9 @@ pub enum InputFormat {
     Sshd,
     /// Netfilter log lines (syslog, RFC 3339 or journal JSON); other lines are skipped.
     Netfilter,
-    /// A system log with both sshd and netfilter messages; other lines are skipped.
+    /// A system log with any of the messages read: sshd, netfilter, and the mail and FTP
+    /// servers' (postfix, exim, dovecot, vsftpd, proftpd, pure-ftpd); other lines are
+    /// skipped.
     Syslog,
     /// A pcap or pcapng capture.
     Pcap,
@@ -282,13 +286,13 @@ impl std::str::FromStr for InputFormat {
 /// An event from a system log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SystemEvent<'a> {
-    /// An sshd message about a client.
+    /// A login service's message about a client (sshd, mail or FTP server).
     Auth(AuthEvent<'a>),
     /// A logged packet.
     Packet(PacketEvent),
 }
 
-/// Parses system-log lines: sshd and/or netfilter messages, by program tag.
+/// Parses system-log lines: sshd, netfilter, mail and FTP messages, by program tag.
 #[derive(Debug, Clone)]
 pub struct SystemParser {
     /// Which messages to read ([`InputFormat::Sshd`], `Netfilter` or `Syslog`).
@@ -315,6 +319,9 @@ impl SystemParser {
         if want_nf && netfilter::looks_like_netfilter(&env.message) {
             return Ok(parse_netfilter(line, &self.ctx, &self.actions)?.map(SystemEvent::Packet));
         }
+        if self.format == InputFormat::Syslog && logins::login_service(&env.program).is_some() {
+            return Ok(logins::login_from_envelope(env)?.map(SystemEvent::Auth));
+        }
         Ok(None)
     }
 }
@@ -335,8 +342,9 @@ pub fn is_capture(first_bytes: &[u8]) -> bool {
 
 /// Guesses any input's format from its first bytes and lines: a capture by its magic
 /// number; a system log when at least as many of the first 20 non-empty lines have a
-/// syslog or journal envelope as parse as an access log (`sshd` or `netfilter` when only
-/// one kind of message is seen among the first 50 lines, else `syslog`); else
+/// syslog or journal envelope (or are dovecot, vsftpd or exim log file lines) as parse as
+/// an access log (`sshd` or `netfilter` when only one kind of message is seen among the
+/// first 50 lines, else `syslog`); else
 /// [`detect_format`].
 pub fn detect_input(first_bytes: &[u8], lines: &[&[u8]]) -> Option<InputFormat> {
     if is_capture(first_bytes) {
@@ -350,12 +358,13 @@ pub fn detect_input(first_bytes: &[u8], lines: &[&[u8]]) -> Option<InputFormat> 
             .filter(|l| !l.is_empty())
     };
     let mut system = 0usize;
-    let (mut ssh, mut nf) = (false, false);
+    let (mut ssh, mut nf, mut other) = (false, false, false);
     for (i, l) in nonempty().take(50).enumerate() {
         if let Ok(e) = parse_envelope(l, &ctx) {
             system += usize::from(i < 20);
             ssh |= sshd::is_sshd(&e.program);
             nf |= netfilter::looks_like_netfilter(&e.message);
+            other |= logins::login_service(&e.program).is_some();
         }
     }
     let web = detect_format(lines);
@@ -367,9 +376,9 @@ pub fn detect_input(first_bytes: &[u8], lines: &[&[u8]]) -> Option<InputFormat> 
         None => 0,
     };
     if system > 0 && system >= web_votes {
-        return Some(match (ssh, nf) {
-            (true, false) => InputFormat::Sshd,
-            (false, true) => InputFormat::Netfilter,
+        return Some(match (ssh, nf, other) {
+            (true, false, false) => InputFormat::Sshd,
+            (false, true, false) => InputFormat::Netfilter,
             _ => InputFormat::Syslog,
         });
     }
@@ -411,6 +420,37 @@ mod tests {
         for n in ["sshd", "netfilter", "syslog", "pcap", "combined", "caddy"] {
             assert_eq!(n.parse::<InputFormat>().unwrap().name(), n);
         }
+    }
+
+    #[test]
+    fn detects_mail_and_ftp_logs_as_system_logs() {
+        let mail: &[&[u8]] = &[
+            b"Nov 25 10:00:01 mx postfix/smtpd[1]: connect from unknown[203.0.113.5]",
+            b"Nov 25 10:00:01 mx postfix/smtpd[1]: warning: unknown[203.0.113.5]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
+            b"Nov 25 10:00:02 mx dovecot: imap-login: Login: user=<a>, method=PLAIN, rip=192.0.2.4, lip=192.0.2.1",
+        ];
+        assert_eq!(detect_input(b"", mail), Some(InputFormat::Syslog));
+        let vsftpd: &[&[u8]] = &[
+            b"Wed Nov 25 10:00:01 2026 [pid 2] CONNECT: Client \"::ffff:203.0.113.5\"",
+            b"Wed Nov 25 10:00:03 2026 [pid 1] [x] FAIL LOGIN: Client \"::ffff:203.0.113.5\"",
+        ];
+        assert_eq!(detect_input(b"", vsftpd), Some(InputFormat::Syslog));
+        let dovecot: &[&[u8]] = &[
+            b"Nov 25 10:00:01 master: Info: Dovecot v2.3.19.1 starting up for imap",
+            b"Nov 25 10:00:02 imap-login: Info: Login: user=<a>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1",
+        ];
+        assert_eq!(detect_input(b"", dovecot), Some(InputFormat::Syslog));
+        let exim: &[&[u8]] = &[
+            b"2026-11-25 10:00:01 dovecot_login authenticator failed for (x) [203.0.113.5]:1: 535 Incorrect authentication data (set_id=a)",
+        ];
+        assert_eq!(detect_input(b"", exim), Some(InputFormat::Syslog));
+        // sshd alone stays sshd; sshd with mail is a syslog.
+        let ssh: &[u8] = b"Nov  3 00:00:01 h sshd[1]: Invalid user a from 192.0.2.1 port 2";
+        assert_eq!(detect_input(b"", &[ssh]), Some(InputFormat::Sshd));
+        assert_eq!(
+            detect_input(b"", &[ssh, mail[1]]),
+            Some(InputFormat::Syslog)
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use crate::combined::parse_ip;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::syslog::{parse_envelope, SyslogContext};
-use scantriage_core::{AuthEvent, AuthKind};
+use scantriage_core::{AuthEvent, AuthKind, AuthService};
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -42,6 +42,8 @@ pub fn parse_sshd<'a>(
     }
     Ok(msg.map(|m| AuthEvent {
         time: env.time,
+        service: AuthService::Ssh,
+        attempts: 1,
         source: m.source,
         port: m.port,
         kind: m.kind,

@@ -72,8 +72,9 @@ fn bad_time(i: usize) -> ParseError {
     ParseError::at(ParseErrorKind::BadTimestamp, i)
 }
 
-/// `Mmm dd HH:MM:SS` (day space- or zero-padded); returns the time and the index after it.
-fn traditional(b: &[u8], ctx: &SyslogContext) -> Option<(Timestamp, usize)> {
+/// `Mmm dd HH:MM:SS` (day space- or zero-padded): month, day, hour, minute, second, and
+/// the index after it.
+fn civil(b: &[u8]) -> Option<([u32; 5], usize)> {
     let mo = timefmt::month(b.get(..3)?)?;
     if b.get(3) != Some(&b' ') {
         return None;
@@ -95,7 +96,12 @@ fn traditional(b: &[u8], ctx: &SyslogContext) -> Option<(Timestamp, usize)> {
         (x.is_ascii_digit() && y.is_ascii_digit())
             .then(|| u32::from(x - b'0') * 10 + u32::from(y - b'0'))
     };
-    let (h, mi, s) = (num(1)?, num(4)?, num(7)?);
+    Some(([mo, day, num(1)?, num(4)?, num(7)?], i + 9))
+}
+
+/// `Mmm dd HH:MM:SS` (day space- or zero-padded); returns the time and the index after it.
+fn traditional(b: &[u8], ctx: &SyslogContext) -> Option<(Timestamp, usize)> {
+    let ([mo, day, h, mi, s], i) = civil(b)?;
     let off = i32::from(ctx.offset_min);
     let mut year = ctx.year;
     // 29 February needs a leap year: look back up to 7 years for one.
@@ -110,13 +116,74 @@ fn traditional(b: &[u8], ctx: &SyslogContext) -> Option<(Timestamp, usize)> {
         }
         year -= 1;
     }
-    Some((ts?, i + 9))
+    Some((ts?, i))
 }
 
-/// Splits `host tag[pid]: message` (or `host tag: message`).
+/// The envelopes of servers' own log files, which have no host and no program tag:
+/// vsftpd.log (`Wed Nov 25 10:00:00 2026 [pid 12] ...`, program `vsftpd`) and exim's
+/// mainlog (`2026-11-25 10:00:00[.123] [+0100] ...`, program `exim`).
+fn own_file<'a>(line: &'a [u8], ctx: &SyslogContext) -> Option<Envelope<'a>> {
+    let off = i32::from(ctx.offset_min);
+    let env = |time, program: &'static [u8], message| Envelope {
+        time,
+        host: Cow::Borrowed(&b""[..]),
+        program: Cow::Borrowed(program),
+        message: Cow::Borrowed(message),
+    };
+    const DAYS: [&[u8]; 7] = [
+        b"Mon ", b"Tue ", b"Wed ", b"Thu ", b"Fri ", b"Sat ", b"Sun ",
+    ];
+    if line.len() > 4 && DAYS.contains(&&line[..4]) {
+        let ([mo, day, h, mi, s], i) = civil(&line[4..])?;
+        let rest = line.get(4 + i..)?.strip_prefix(b" ")?;
+        let y = rest.get(..4)?;
+        if !y.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let y: u32 = std::str::from_utf8(y).ok()?.parse().ok()?;
+        let message = rest[4..].trim_ascii_start();
+        if !message.starts_with(b"[pid ") {
+            return None;
+        }
+        let t = timefmt::build(y, mo, day, h, mi, s, 0, off)?;
+        return Some(env(t, b"vsftpd", message));
+    }
+    if line.len() > 20 && line[4] == b'-' && line[10] == b' ' && line[13] == b':' {
+        let end = 11 + line[11..].iter().position(|&c| c == b' ')?;
+        let mut t = timefmt::parse_iso8601(&line[..end])?;
+        let mut rest = &line[end + 1..];
+        let zone = rest
+            .get(..5)
+            .filter(|z| matches!(z[0], b'+' | b'-') && z[1..].iter().all(u8::is_ascii_digit));
+        if let Some(z) = zone {
+            let n = |k: usize| i64::from(z[k] - b'0') * 10 + i64::from(z[k + 1] - b'0');
+            let sign = if z[0] == b'-' { -1 } else { 1 };
+            let min = sign * (n(1) * 60 + n(3));
+            t.unix_ms -= min * 60_000;
+            t.offset_min = i16::try_from(min).ok()?;
+            rest = rest[5..].trim_ascii_start();
+        } else {
+            t.unix_ms -= i64::from(off) * 60_000;
+            t.offset_min = ctx.offset_min;
+        }
+        return Some(env(t, b"exim", rest));
+    }
+    None
+}
+
+/// Splits `host tag[pid]: message` (or `host tag: message`, or `tag: message` without a
+/// host, as in dovecot's own log file: `imap-login: Info: ...`).
 fn host_tag(rest: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     let rest = rest.trim_ascii_start();
     let sp = rest.iter().position(|&c| c == b' ')?;
+    if sp > 1 && rest[sp - 1] == b':' {
+        let tag = &rest[..sp - 1];
+        let program = match tag.iter().position(|&c| c == b'[') {
+            Some(k) => &tag[..k],
+            None => tag,
+        };
+        return Some((&b""[..], program, rest[sp + 1..].trim_ascii_start()));
+    }
     let host = &rest[..sp];
     let rest = rest[sp + 1..].trim_ascii_start();
     let colon = memchr::memmem::find(rest, b": ").or_else(|| {
@@ -143,6 +210,9 @@ pub fn parse_envelope<'a>(line: &'a [u8], ctx: &SyslogContext) -> Result<Envelop
     }
     if line[0] == b'{' {
         return journal(line);
+    }
+    if let Some(e) = own_file(line, ctx) {
+        return Ok(e);
     }
     let (time, i) = if line.first().is_some_and(u8::is_ascii_digit) {
         let end = line.iter().position(|&c| c == b' ').unwrap_or(line.len());

@@ -69,6 +69,23 @@ proptest! {
 }
 
 #[test]
+fn the_login_bases_are_events() {
+    use scantriage_ingest::{InputFormat, PrefixActions, SyslogContext, SystemEvent, SystemParser};
+    let p = SystemParser {
+        format: InputFormat::Syslog,
+        ctx: SyslogContext::default(),
+        actions: PrefixActions::default(),
+    };
+    for l in system::LOGINS {
+        assert!(
+            matches!(p.parse(l), Ok(Some(SystemEvent::Auth(_)))),
+            "{}",
+            String::from_utf8_lossy(l)
+        );
+    }
+}
+
+#[test]
 fn the_mutation_bases_parse() {
     assert!(parser(LogFormat::Combined).parse(COMBINED).is_ok());
     assert!(parser(LogFormat::NginxJson).parse(NGINX).is_ok());
@@ -86,6 +103,19 @@ mod system {
     const CLOSED: &[u8] = b"2025-11-03T00:00:01+01:00 web1 sshd[1]: Connection closed by authenticating user root 203.0.113.7 port 52316 [preauth]";
     const NF: &[u8] = b"Nov  3 00:00:01 web1 kernel: [1.2] DROP IN=eth0 OUT= SRC=2001:db8::1 DST=192.0.2.1 LEN=44 PROTO=TCP SPT=40000 DPT=22 WINDOW=1024 RES=0x00 SYN URGP=0";
     const JOURNAL: &[u8] = br#"{"__REALTIME_TIMESTAMP":"1762124401123456","SYSLOG_IDENTIFIER":"sshd","MESSAGE":"Invalid user a from 192.0.2.1 port 2"}"#;
+
+    /// Mail and FTP login lines, one per parser and envelope.
+    pub const LOGINS: [&[u8]; 9] = [
+        b"Nov 25 10:00:01 mx postfix/smtpd[123]: warning: unknown[203.0.113.5]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=a",
+        b"Nov 25 10:00:04 mx postfix/submission/smtpd[77]: 4Bc2Xx1234z: client=l[192.0.2.44], sasl_method=PLAIN, sasl_username=alice",
+        b"2026-11-25 10:00:01 +0100 [12] dovecot_login authenticator failed for (helo) [203.0.113.5]:54321: 535 Incorrect authentication data (set_id=user)",
+        b"Nov 25 10:00:01 mx dovecot: imap-login: Disconnected (auth failed, 3 attempts in 2 secs): user=<info>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, TLS, session=<s>",
+        b"Nov 25 10:00:01 auth-worker(123): Info: pam(user,203.0.113.5,<sess>): pam_authenticate() failed: Authentication failure",
+        b"Wed Nov 25 10:00:01 2026 [pid 1234] [alice] FAIL LOGIN: Client \"::ffff:203.0.113.5\"",
+        b"Nov 25 10:00:01 ftp proftpd[1234]: ftp.example (h[203.0.113.5]) - USER x (Login failed): Incorrect password",
+        b"Nov 25 10:00:01 ftp pure-ftpd: (?@203.0.113.5) [WARNING] Authentication failed for user [x]",
+        b"Nov 25 10:00:01 mx postfix/smtpd[123]: NOQUEUE: reject: RCPT from unknown[198.51.100.9]: 554 5.7.1 <s@x>: Relay access denied; from=<a@b.c>",
+    ];
 
     fn parser() -> SystemParser {
         SystemParser {
@@ -127,6 +157,31 @@ mod system {
             for l in [&a, &b, &c, &d] {
                 let _ = parser().parse(l);
             }
+        }
+
+        #[test]
+        fn spliced_login_lines_never_panic(
+            a in spliced(LOGINS[0]), b in spliced(LOGINS[2]), c in spliced(LOGINS[3]),
+            d in spliced(LOGINS[4]), e in spliced(LOGINS[5]), f in spliced(LOGINS[6]),
+            g in spliced(LOGINS[7]), h in spliced(LOGINS[1])
+        ) {
+            for l in [&a, &b, &c, &d, &e, &f, &g, &h] {
+                let _ = parser().parse(l);
+            }
+        }
+
+        #[test]
+        fn mutated_login_lines_never_panic(k in 0usize..9, seed in any::<u64>(), ins in prop::collection::vec(any::<u8>(), 0..40)) {
+            let base = LOGINS[k];
+            let a = (seed as usize) % base.len();
+            let b = ((seed >> 32) as usize) % base.len();
+            let (a, b) = (a.min(b), a.max(b));
+            let mut v = base[..a].to_vec();
+            v.extend(&ins);
+            v.extend_from_slice(&base[b..]);
+            let _ = parser().parse(&v);
+            let _ = scantriage_ingest::parse_login(&v, &SyslogContext::default());
+            let _ = detect_input(b"", &[&v]);
         }
 
         #[test]

@@ -476,7 +476,8 @@ impl Default for Limits {
     }
 }
 
-/// The network section: port scans and SSH brute force, when there are any.
+/// The network section: port scans, SSH brute force and brute force against the other
+/// login services (SMTP AUTH, IMAP/POP3, FTP), when there are any.
 fn write_network(sources: &[SourceSummary], limits: Limits, w: &mut dyn Write) -> io::Result<()> {
     let scans: Vec<&SourceSummary> = sources.iter().filter(|s| s.port_scan.is_some()).collect();
     let brute: Vec<&SourceSummary> = sources
@@ -518,6 +519,32 @@ fn write_network(sources: &[SourceSummary], limits: Limits, w: &mut dyn Write) -
                 w,
                 "  {:<40} {} failed, {} invalid user(s), {} name(s): {}{}",
                 s.ip.to_string(),
+                x.failures,
+                x.invalid_users,
+                x.distinct_users,
+                x.users.join(", "),
+                if x.accepted > 0 {
+                    format!("  LOGGED IN as {}", x.accepted_users.join(", "))
+                } else {
+                    String::new()
+                }
+            )?;
+        }
+    }
+    let logins: Vec<(&SourceSummary, &scantriage_core::LoginSummary)> = sources
+        .iter()
+        .flat_map(|s| s.auth.iter().map(move |a| (s, a)))
+        .filter(|(_, a)| a.summary.brute_force.is_some())
+        .collect();
+    if !logins.is_empty() {
+        writeln!(w, "\nMAIL AND FTP BRUTE FORCE ({})", logins.len())?;
+        for (s, a) in logins.iter().take(limits.blocks) {
+            let x = &a.summary;
+            writeln!(
+                w,
+                "  {:<40} {:<9} {} failed, {} invalid user(s), {} name(s): {}{}",
+                s.ip.to_string(),
+                a.service.label(),
                 x.failures,
                 x.invalid_users,
                 x.distinct_users,

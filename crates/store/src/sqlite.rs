@@ -699,6 +699,7 @@ fn source_from_row(r: &Row<'_>) -> rusqlite::Result<SourceSummary> {
         // Not stored: the reasons carry the evidence.
         port_scan: None,
         ssh: None,
+        auth: Vec::new(),
     })
 }
 

@@ -55,6 +55,7 @@ fn summary(source: &str) -> SourceSummary {
         by_verdict: [9, 1, 0, 2, 0],
         port_scan: None,
         ssh: None,
+        auth: Vec::new(),
     }
 }
 
@@ -370,6 +371,7 @@ fn sources_are_replaced_not_merged() {
         by_verdict: [0, 0, 0, 0, 1],
         port_scan: None,
         ssh: None,
+        auth: Vec::new(),
         ip: ip("192.0.2.1"),
     };
     store

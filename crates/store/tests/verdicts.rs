@@ -52,6 +52,7 @@ fn summary(source: &str, by_verdict: [u64; 5], verdict: Verdict) -> SourceSummar
         by_verdict,
         port_scan: None,
         ssh: None,
+        auth: Vec::new(),
     }
 }
 

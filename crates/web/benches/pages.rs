@@ -135,6 +135,7 @@ fn fill(path: &Path, n: u64) {
                         by_verdict: c,
                         port_scan: None,
                         ssh: None,
+                        auth: Vec::new(),
                     }
                 })
                 .collect()
