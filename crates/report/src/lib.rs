@@ -515,20 +515,7 @@ fn write_network(sources: &[SourceSummary], limits: Limits, w: &mut dyn Write) -
         writeln!(w, "\nSSH BRUTE FORCE ({})", brute.len())?;
         for s in brute.iter().take(limits.blocks) {
             let x = s.ssh.as_ref().expect("filtered");
-            writeln!(
-                w,
-                "  {:<40} {} failed, {} invalid user(s), {} name(s): {}{}",
-                s.ip.to_string(),
-                x.failures,
-                x.invalid_users,
-                x.distinct_users,
-                x.users.join(", "),
-                if x.accepted > 0 {
-                    format!("  LOGGED IN as {}", x.accepted_users.join(", "))
-                } else {
-                    String::new()
-                }
-            )?;
+            writeln!(w, "  {:<40} {}", s.ip.to_string(), login_counts(x))?;
         }
     }
     let logins: Vec<(&SourceSummary, &scantriage_core::LoginSummary)> = sources
@@ -539,21 +526,12 @@ fn write_network(sources: &[SourceSummary], limits: Limits, w: &mut dyn Write) -
     if !logins.is_empty() {
         writeln!(w, "\nMAIL AND FTP BRUTE FORCE ({})", logins.len())?;
         for (s, a) in logins.iter().take(limits.blocks) {
-            let x = &a.summary;
             writeln!(
                 w,
-                "  {:<40} {:<9} {} failed, {} invalid user(s), {} name(s): {}{}",
+                "  {:<40} {:<9} {}",
                 s.ip.to_string(),
                 a.service.label(),
-                x.failures,
-                x.invalid_users,
-                x.distinct_users,
-                x.users.join(", "),
-                if x.accepted > 0 {
-                    format!("  LOGGED IN as {}", x.accepted_users.join(", "))
-                } else {
-                    String::new()
-                }
+                login_counts(&a.summary)
             )?;
         }
     }
@@ -1048,4 +1026,20 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert!(v["summary"]["by_verdict"]["noise"].is_u64());
     }
+}
+
+/// One line of a login service's counts: failures, invalid users, the names tried, and
+/// the accounts it then logged in as.
+fn login_counts(x: &scantriage_core::SshSummary) -> String {
+    let mut line = format!(
+        "{} failed, {} invalid user(s), {} name(s): {}",
+        x.failures,
+        x.invalid_users,
+        x.distinct_users,
+        x.users.join(", ")
+    );
+    if x.accepted > 0 {
+        line.push_str(&format!("  LOGGED IN as {}", x.accepted_users.join(", ")));
+    }
+    line
 }
