@@ -66,7 +66,7 @@ pub struct ServeSection {
 #[serde(deny_unknown_fields, default)]
 pub struct WatchSection {
     /// Inputs followed besides those on the command line: paths, `journal`,
-    /// `journal:sshd` or `journal:kernel`; re-read on SIGHUP.
+    /// `journal:sshd`, `journal:kernel`, `journal:mail` or `journal:ftp`; re-read on SIGHUP.
     pub inputs: Vec<Spanned<String>>,
     /// Address of the Prometheus endpoint (loopback only), e.g. `127.0.0.1:9477`.
     pub metrics: Option<Spanned<String>>,
@@ -538,7 +538,7 @@ fn build(file: ConfigFile, text: &str, name: &str) -> Result<Config, Vec<ConfigE
             err(
                 i.span(),
                 format!(
-                    "watch.inputs: `{v}` is not a path, journal, journal:sshd or journal:kernel"
+                    "watch.inputs: `{v}` is not a path, journal, journal:sshd, journal:kernel, journal:mail or journal:ftp"
                 ),
             );
         } else {

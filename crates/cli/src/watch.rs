@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 #[derive(Args, Debug)]
 pub struct WatchArgs {
     /// Logs to follow (access logs, auth.log, kernel logs), and `journal`,
-    /// `journal:sshd` or `journal:kernel` for the systemd journal; more in the
+    /// `journal:sshd`, `journal:kernel`, `journal:mail` or `journal:ftp` for the systemd journal; more in the
     /// config's `watch.inputs`.
     pub inputs: Vec<String>,
     /// Also follow the journal's sshd and kernel messages (same as the input `journal`).
@@ -90,25 +90,47 @@ fn now_ms() -> i64 {
 /// Bytes read from one file per poll at most (a backlog is read over several polls).
 const MAX_BYTES_PER_POLL: u64 = 8 << 20;
 
-/// The journalctl matches of a journal input: `journal` (sshd and kernel messages),
-/// `journal:sshd` or `journal:kernel`; `None` for anything else.
+/// Programs whose messages the journal input `journal:mail` reads.
+const JOURNAL_MAIL: [&str; 6] = [
+    "SYSLOG_IDENTIFIER=postfix/smtpd",
+    "SYSLOG_IDENTIFIER=postfix/submission/smtpd",
+    "SYSLOG_IDENTIFIER=postfix/smtps/smtpd",
+    "SYSLOG_IDENTIFIER=dovecot",
+    "SYSLOG_IDENTIFIER=exim",
+    "SYSLOG_IDENTIFIER=exim4",
+];
+/// Programs whose messages the journal input `journal:ftp` reads.
+const JOURNAL_FTP: [&str; 3] = [
+    "SYSLOG_IDENTIFIER=vsftpd",
+    "SYSLOG_IDENTIFIER=proftpd",
+    "SYSLOG_IDENTIFIER=pure-ftpd",
+];
+/// sshd's identifiers (OpenSSH 9.8+ logs as `sshd-session`).
+const JOURNAL_SSHD: [&str; 2] = ["SYSLOG_IDENTIFIER=sshd", "SYSLOG_IDENTIFIER=sshd-session"];
+/// The kernel's messages (netfilter logs).
+const JOURNAL_KERNEL: [&str; 1] = ["_TRANSPORT=kernel"];
+
+/// The journalctl matches of a journal input: `journal` (sshd, kernel, mail and FTP
+/// messages), `journal:sshd`, `journal:kernel`, `journal:mail` or `journal:ftp`; `None`
+/// for anything else.
 pub fn journal_matches(spec: &str) -> Option<Vec<&'static str>> {
-    match spec {
-        "journal" => Some(vec![
-            "SYSLOG_IDENTIFIER=sshd",
-            "+",
-            "SYSLOG_IDENTIFIER=sshd-session",
-            "+",
-            "_TRANSPORT=kernel",
-        ]),
-        "journal:sshd" => Some(vec![
-            "SYSLOG_IDENTIFIER=sshd",
-            "+",
-            "SYSLOG_IDENTIFIER=sshd-session",
-        ]),
-        "journal:kernel" => Some(vec!["_TRANSPORT=kernel"]),
-        _ => None,
+    let groups: &[&[&'static str]] = match spec {
+        "journal" => &[&JOURNAL_SSHD, &JOURNAL_KERNEL, &JOURNAL_MAIL, &JOURNAL_FTP],
+        "journal:sshd" => &[&JOURNAL_SSHD],
+        "journal:kernel" => &[&JOURNAL_KERNEL],
+        "journal:mail" => &[&JOURNAL_MAIL],
+        "journal:ftp" => &[&JOURNAL_FTP],
+        _ => return None,
+    };
+    // Matches joined by `+` are alternatives.
+    let mut v = Vec::new();
+    for m in groups.iter().flat_map(|g| g.iter()) {
+        if !v.is_empty() {
+            v.push("+");
+        }
+        v.push(*m);
     }
+    Some(v)
 }
 
 /// Follows the journal through `journalctl -o json --follow`; the cursor of the last
@@ -1085,6 +1107,38 @@ fn process(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journal_inputs_select_their_programs() {
+        let all = journal_matches("journal").unwrap();
+        for m in [
+            "SYSLOG_IDENTIFIER=sshd-session",
+            "_TRANSPORT=kernel",
+            "SYSLOG_IDENTIFIER=postfix/submission/smtpd",
+            "SYSLOG_IDENTIFIER=dovecot",
+            "SYSLOG_IDENTIFIER=vsftpd",
+        ] {
+            assert!(all.contains(&m), "{m}: {all:?}");
+        }
+        // Alternatives joined by `+`, never two in a row, none at the ends.
+        assert!(all.windows(2).all(|w| (w[0] == "+") != (w[1] == "+")));
+        assert_ne!(all[0], "+");
+        assert_ne!(*all.last().unwrap(), "+");
+        assert_eq!(
+            journal_matches("journal:ftp").unwrap(),
+            [
+                "SYSLOG_IDENTIFIER=vsftpd",
+                "+",
+                "SYSLOG_IDENTIFIER=proftpd",
+                "+",
+                "SYSLOG_IDENTIFIER=pure-ftpd"
+            ]
+        );
+        assert!(journal_matches("journal:mail")
+            .unwrap()
+            .contains(&"SYSLOG_IDENTIFIER=exim4"));
+        assert!(journal_matches("journal:nope").is_none());
+    }
 
     fn feed(key: &str, lines: &[(&str, &str)]) -> Feed {
         let mut data = String::new();
