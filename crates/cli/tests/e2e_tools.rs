@@ -129,7 +129,6 @@ fn sqlmap_and_wapiti_are_blocked_and_fingerprinting_and_readers_are_not() {
     let dir = tmp.path();
     let www = dir.join("www");
     std::fs::create_dir_all(&www).unwrap();
-    std::fs::create_dir_all(dir.join("tmp")).unwrap();
     std::fs::write(
         www.join("index.html"),
         "<html><body><a href=\"/page.html?id=1\">post</a> <a href=\"/about.html\">about</a>\
@@ -138,32 +137,10 @@ fn sqlmap_and_wapiti_are_blocked_and_fingerprinting_and_readers_are_not() {
     .unwrap();
     std::fs::write(www.join("page.html"), "<html><body>a post</body></html>\n").unwrap();
     std::fs::write(www.join("about.html"), "<html><body>about</body></html>\n").unwrap();
-    let d = dir.display();
-    std::fs::write(
-        dir.join("nginx.conf"),
-        format!(
-            "user root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-             events {{ worker_connections 512; }}\n\
-             http {{\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  \
-             fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  \
-             scgi_temp_path {d}/tmp/scgi;\n  access_log {d}/access.log combined;\n  \
-             server {{ listen 80; root {d}/www;\n    \
-             location /search {{ default_type text/html; return 200 \"<html><body>results</body></html>\"; }} }}\n}}\n"
-        ),
-    )
-    .unwrap();
-    let _nginx = Proc(
-        Command::new("ip")
-            .args(["netns", "exec", srv.name(), "nginx", "-e"])
-            .arg(dir.join("error.log"))
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .args(["-g", "daemon off;"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn nginx"),
-    );
+    let _nginx = Proc(srv.spawn_nginx(
+        dir,
+        "    location /search { default_type text/html; return 200 \"<html><body>results</body></html>\"; }",
+    ));
     use_address(&tools, READER);
     let up = (0..100).any(|_| {
         let (ok, out, _) = tools.exec(

@@ -185,7 +185,6 @@ fn watch_blocks_real_scanners_in_the_kernel_and_loses_no_line() {
     let dir = tmp.path();
     let www = dir.join("www");
     std::fs::create_dir_all(www.join("blog")).unwrap();
-    std::fs::create_dir_all(dir.join("tmp")).unwrap();
     std::fs::write(www.join("index.html"), "<html><body>home</body></html>\n").unwrap();
     std::fs::write(www.join("about.html"), "<html><body>about</body></html>\n").unwrap();
     std::fs::write(
@@ -193,31 +192,7 @@ fn watch_blocks_real_scanners_in_the_kernel_and_loses_no_line() {
         "<html><body>blog</body></html>\n",
     )
     .unwrap();
-    let d = dir.display();
-    std::fs::write(
-        dir.join("nginx.conf"),
-        format!(
-            "user root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-             events {{ worker_connections 512; }}\n\
-             http {{\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  \
-             fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  \
-             scgi_temp_path {d}/tmp/scgi;\n  access_log {d}/access.log combined;\n  \
-             server {{ listen 80; root {d}/www; }}\n}}\n"
-        ),
-    )
-    .unwrap();
-    let nginx = Proc(
-        Command::new("ip")
-            .args(["netns", "exec", srv.name(), "nginx", "-e"])
-            .arg(dir.join("error.log"))
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .args(["-g", "daemon off;"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn nginx"),
-    );
+    let nginx = Proc(srv.spawn_nginx(dir, ""));
     assert!(
         wait_for(10, || connects(&cli, SERVER_FOR_CLIENT)),
         "nginx does not answer"

@@ -107,6 +107,37 @@ impl Netns {
         out
     }
 
+    /// Starts a real nginx in the namespace (in the foreground, as root), serving
+    /// `dir/www` on port 80 and writing a combined access log to `dir/access.log`;
+    /// `locations` is added inside its `server` block. Its config, pid file, error log
+    /// and temporary files live in `dir`. The caller waits for it to answer and kills it.
+    pub fn spawn_nginx(&self, dir: &std::path::Path, locations: &str) -> std::process::Child {
+        std::fs::create_dir_all(dir.join("tmp")).expect("nginx temp dir");
+        let d = dir.display();
+        std::fs::write(
+            dir.join("nginx.conf"),
+            format!(
+                "user root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+                 events {{ worker_connections 512; }}\n\
+                 http {{\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  \
+                 fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  \
+                 scgi_temp_path {d}/tmp/scgi;\n  access_log {d}/access.log combined;\n  \
+                 server {{ listen 80; root {d}/www;\n{locations}\n  }}\n}}\n"
+            ),
+        )
+        .expect("write nginx.conf");
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, "nginx", "-e"])
+            .arg(dir.join("error.log"))
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn nginx")
+    }
+
     /// Runs `nft -f -` with `script` in the namespace, panicking on failure.
     pub fn nft_script(&self, script: &str) {
         use std::io::Write;
