@@ -252,19 +252,23 @@ fn allow_keeps_a_brute_forcer_unblocked_and_block_blocks_a_reader() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("{reader}: block for ")), "{out}");
     // Recorded as a decision by its author, so `enforce apply` and `watch` enforce it.
-    let dec = scantriage()
-        .args([
-            "decisions",
-            "--output",
-            "json",
-            "--db",
-            &db,
-            "--config",
-            &cfg,
-        ])
-        .output()
-        .unwrap();
-    let dec = String::from_utf8(dec.stdout).unwrap();
+    // The active decisions, as `decisions --output json` prints them.
+    let decisions = || {
+        let out = scantriage()
+            .args([
+                "decisions",
+                "--output",
+                "json",
+                "--db",
+                &db,
+                "--config",
+                &cfg,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dec = decisions();
     let d: Value = serde_json::from_str(dec.lines().next().unwrap()).unwrap();
     assert_eq!(
         (d["source"].as_str(), d["kind"].as_str()),
@@ -305,22 +309,7 @@ fn allow_keeps_a_brute_forcer_unblocked_and_block_blocks_a_reader() {
     let (out, err, code) = verdict(&["revoke", "2"], &cfg, &db);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("{reader}: decision lifted")), "{out}");
-    let dec = scantriage()
-        .args([
-            "decisions",
-            "--output",
-            "json",
-            "--db",
-            &db,
-            "--config",
-            &cfg,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        !String::from_utf8(dec.stdout).unwrap().contains(&reader),
-        "still active"
-    );
+    assert!(!decisions().contains(&reader), "still active");
 }
 
 #[test]
