@@ -188,6 +188,42 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// Queue entries for `(source, worst rank, findings, newest)` rows, each with up to
+    /// `evidence` of the source's newest open findings; unparsable addresses are left out.
+    fn with_evidence(
+        &self,
+        heads: Vec<(String, i64, i64, i64)>,
+        evidence: usize,
+        op: &'static str,
+    ) -> Result<Vec<QueueSource>, StoreError> {
+        let mut ev = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT time_ms, offset_min, source, input, line, request, status, user_agent, \
+                 signatures, cves, category, verdict, why FROM findings \
+                 WHERE source = ?1 AND verdict IN {OPEN} ORDER BY time_ms DESC, id DESC LIMIT ?2"
+            ))
+            .map_err(|e| self.err(op, e))?;
+        let mut out = Vec::with_capacity(heads.len());
+        for (ip, rank, n, last) in heads {
+            let Ok(addr) = ip.parse::<IpAddr>() else {
+                continue;
+            };
+            let found: Vec<Finding> = ev
+                .query_map(params![ip, evidence as i64], finding_from_row)
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.err(op, e))?;
+            out.push(QueueSource {
+                ip: addr,
+                worst: verdict_of_rank(rank),
+                findings: n.max(0) as u64,
+                last_ms: last,
+                evidence: found,
+            });
+        }
+        Ok(out)
+    }
+
     /// Open findings (urgent, relevant, unknown) grouped by source, worst and newest
     /// first, each with up to `evidence` of its newest open findings.
     pub fn queue_sources(
@@ -217,32 +253,7 @@ impl SqliteStore {
             })
             .and_then(|rows| rows.collect())
             .map_err(|e| self.err(op, e))?;
-        let mut ev = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT time_ms, offset_min, source, input, line, request, status, user_agent, \
-                 signatures, cves, category, verdict, why FROM findings \
-                 WHERE source = ?1 AND verdict IN {OPEN} ORDER BY time_ms DESC, id DESC LIMIT ?2"
-            ))
-            .map_err(|e| self.err(op, e))?;
-        let mut out = Vec::with_capacity(heads.len());
-        for (ip, rank, n, last) in heads {
-            let Ok(addr) = ip.parse::<IpAddr>() else {
-                continue;
-            };
-            let found: Vec<Finding> = ev
-                .query_map(params![ip, evidence as i64], finding_from_row)
-                .and_then(|rows| rows.collect())
-                .map_err(|e| self.err(op, e))?;
-            out.push(QueueSource {
-                ip: addr,
-                worst: verdict_of_rank(rank),
-                findings: n.max(0) as u64,
-                last_ms: last,
-                evidence: found,
-            });
-        }
-        Ok(out)
+        self.with_evidence(heads, evidence, op)
     }
 
     /// The whole queue: open findings by source (worst and newest first, at most
@@ -300,31 +311,7 @@ impl SqliteStore {
         drop(rows);
         sources.sort_by(|a, b| b.1.cmp(&a.1).then(b.3.cmp(&a.3)));
         sources.truncate(limit_sources);
-        let mut ev = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT time_ms, offset_min, source, input, line, request, status, user_agent, \
-                 signatures, cves, category, verdict, why FROM findings \
-                 WHERE source = ?1 AND verdict IN {OPEN} ORDER BY time_ms DESC, id DESC LIMIT ?2"
-            ))
-            .map_err(|e| self.err(op, e))?;
-        let mut out = Vec::with_capacity(sources.len());
-        for (ip, rank, n, last) in sources {
-            let Ok(addr) = ip.parse::<IpAddr>() else {
-                continue;
-            };
-            let found: Vec<Finding> = ev
-                .query_map(params![ip, evidence as i64], finding_from_row)
-                .and_then(|rows| rows.collect())
-                .map_err(|e| self.err(op, e))?;
-            out.push(QueueSource {
-                ip: addr,
-                worst: verdict_of_rank(rank),
-                findings: n.max(0) as u64,
-                last_ms: last,
-                evidence: found,
-            });
-        }
+        let out = self.with_evidence(sources, evidence, op)?;
         let mut gs: Vec<QueueGroup> = groups
             .into_iter()
             .map(|(sigs, (rank, n, srcs, last, _))| QueueGroup {
