@@ -276,8 +276,28 @@ impl<'a> Assessor<'a> {
     /// Assesses a request given the signatures it matched (sorted indices) and the
     /// heuristic suspicion, if any. Keeps in `matched` only the deciding signatures:
     /// when a product-specific probe matched, generic ones are dropped (the specific
-    /// rule says what the payload is for).
+    /// rule says what the payload is for). HTTP authentication that refused the
+    /// credentials sent (401 with the user name logged) is a login attempt.
     pub fn assess(
+        &self,
+        req: &HttpRequest<'_>,
+        matched: &mut Vec<SignatureIndex>,
+        suspicion: Option<&'static str>,
+    ) -> Assessment {
+        let a = self.assess_signatures(req, matched, suspicion);
+        if req.status == 401 && !req.remote_user.is_empty() && a.verdict < Verdict::Relevant {
+            return Assessment {
+                verdict: Verdict::Relevant,
+                category: Category::Bruteforce,
+                severity: a.severity.max(Severity::Low),
+                why: Why::LoginAttempt,
+            };
+        }
+        a
+    }
+
+    /// [`Assessor::assess`] by the signatures and the suspicion alone.
+    fn assess_signatures(
         &self,
         req: &HttpRequest<'_>,
         matched: &mut Vec<SignatureIndex>,

@@ -284,14 +284,6 @@ impl Worker<'_> {
                 }
             }
             let mut a = self.assessor.assess(&req, &mut self.matched, suspicion);
-            // HTTP authentication refused credentials the client sent (the log names
-            // the user it tried): a login attempt, counted for the brute-force policy.
-            if req.status == 401 && !req.remote_user.is_empty() && a.verdict < Verdict::Relevant {
-                a.verdict = Verdict::Relevant;
-                a.category = Category::Bruteforce;
-                a.severity = a.severity.max(Severity::Low);
-                a.why = Why::LoginAttempt;
-            }
             if a.verdict > Verdict::Noise && !self.person.suppresses_nothing() {
                 let path = self.person.needs_path().then(|| self.path_of(&req.target));
                 if let Some(why) = self.person.suppression(&self.matched, path.as_deref()) {
