@@ -13,6 +13,18 @@ fn scantriage() -> Command {
     c
 }
 
+/// Runs the command, asserts it succeeded (showing its stderr otherwise), returns its
+/// stdout.
+fn stdout_of(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 fn fixture(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/vuln")
@@ -48,12 +60,8 @@ fn import_fixtures(db: &str) {
 }
 
 fn status(db: &str) -> Vec<Value> {
-    let out = scantriage()
-        .args(["vulndb", "status", "--db", db, "--output", "json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
+    let out = stdout_of(scantriage().args(["vulndb", "status", "--db", db, "--output", "json"]));
+    String::from_utf8(out)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -112,17 +120,12 @@ fn discover_lists_a_real_listening_socket_and_saves() {
     let cfg = config(dir.path(), "dpkg-status-affected", "");
     let server = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port();
-    let out = scantriage()
-        .args(["inventory", "discover", "--config", &cfg, "--db", &db])
-        .args(["--output", "json", "--save"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        scantriage()
+            .args(["inventory", "discover", "--config", &cfg, "--db", &db])
+            .args(["--output", "json", "--save"]),
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Value = serde_json::from_slice(&out).unwrap();
     let me = std::process::id();
     let l = v["listeners"]
         .as_array()
@@ -188,18 +191,10 @@ fn exposure_ranks_known_exploited_and_probed_with_the_fix() {
         .arg(&log)
         .assert()
         .success();
-    let out = scantriage()
-        .args([
-            "exposure", "--config", &cfg, "--db", &db, "--output", "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<Value> = String::from_utf8(out.stdout)
+    let out = stdout_of(scantriage().args([
+        "exposure", "--config", &cfg, "--db", &db, "--output", "json",
+    ]));
+    let rows: Vec<Value> = String::from_utf8(out)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -284,26 +279,21 @@ fn analyse_traversal_with(dpkg_status: &str) -> (Value, Value) {
         "203.0.113.7 - - [03/Nov/2025:00:00:01 +0100] \"GET /cgi-bin/.%2e/.%2e/.%2e/.%2e/etc/passwd HTTP/1.1\" 400 0 \"-\" \"curl/8\"\n",
     )
     .unwrap();
-    let out = scantriage()
-        .args([
-            "analyze",
-            "--config",
-            &cfg,
-            "--db",
-            &db,
-            "--no-progress",
-            "--output",
-            "json",
-        ])
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        scantriage()
+            .args([
+                "analyze",
+                "--config",
+                &cfg,
+                "--db",
+                &db,
+                "--no-progress",
+                "--output",
+                "json",
+            ])
+            .arg(&log),
     );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
+    let lines: Vec<Value> = String::from_utf8(out)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -363,17 +353,12 @@ fn probed_cves_are_flagged_known_exploited_without_any_import() {
     )
     .unwrap();
     let run = |format: &str| {
-        let out = scantriage()
-            .args(["analyze", "--no-store", "--no-progress", "--output", format])
-            .arg(&log)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = stdout_of(
+            scantriage()
+                .args(["analyze", "--no-store", "--no-progress", "--output", format])
+                .arg(&log),
         );
-        String::from_utf8(out.stdout).unwrap()
+        String::from_utf8(out).unwrap()
     };
     let json = run("json");
     let summary: Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
@@ -414,16 +399,9 @@ fn probed_cves_are_flagged_known_exploited_without_any_import() {
 /// missing entries are exactly the uncovered ones.
 #[test]
 fn rules_coverage_counts_web_exposed_kev_entries() {
-    let out = scantriage()
-        .args(["rules", "coverage", "--since", "2022", "--output", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out =
+        stdout_of(scantriage().args(["rules", "coverage", "--since", "2022", "--output", "json"]));
+    let c: Value = serde_json::from_slice(&out).unwrap();
     let web = c["web"].as_u64().unwrap();
     let covered = c["covered"].as_u64().unwrap();
     assert!(web > 300, "{web} web-exposed entries since 2022");
@@ -500,18 +478,13 @@ request = "GET / HTTP/1.1"
             format!("203.0.113.{n} - - [03/Nov/2025:00:00:0{n} +0100] \"GET /future-appliance/rce HTTP/1.1\" 404 0 \"-\" \"curl/8\"\n"),
         )
         .unwrap();
-        let out = scantriage()
-            .args(["analyze", "--config", &cfg, "--db", &db, "--no-progress"])
-            .args(["--output", "json"])
-            .arg(&log)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = stdout_of(
+            scantriage()
+                .args(["analyze", "--config", &cfg, "--db", &db, "--no-progress"])
+                .args(["--output", "json"])
+                .arg(&log),
         );
-        let text = String::from_utf8(out.stdout).unwrap();
+        let text = String::from_utf8(out).unwrap();
         let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
         let probed = last["summary"]["cves_probed"].as_array().unwrap().clone();
         probed
